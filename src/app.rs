@@ -1,0 +1,96 @@
+//! Wiring of a run: sources into the hub state, the hub state into the HTTP server.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::cli::RunArgs;
+use crate::http::{AppState, router, serve};
+use crate::metrics::exposition::Format;
+use crate::metrics::own::ExporterMetrics;
+use crate::source::Readiness;
+use crate::source::file::{FileSource, SnapshotError};
+use crate::state::Hub;
+
+/// Why a run stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(
+        "no source of hub objects: pass --from-file PATH (watching a live hub is not available in this build)"
+    )]
+    NoSource,
+    #[error(
+        "cannot listen on {address}: {source}; choose another address with --web.listen-address"
+    )]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs the exporter until SIGTERM or Ctrl-C, or prints one exposition with `--once`.
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    let metrics = Arc::new(ExporterMetrics::new());
+    let hub = Hub::new(args.hub_config(), metrics);
+    let readiness = Arc::new(Readiness::default());
+
+    if args.from_file.is_empty() {
+        return Err(RunError::NoSource);
+    }
+    let mut file_source = FileSource::new(args.from_file.clone(), hub.clone(), readiness.clone());
+    file_source.load_initial()?;
+
+    if args.once {
+        print!("{}", hub.encode(Format::Text));
+        return Ok(());
+    }
+
+    let listener = TcpListener::bind(args.listen_address)
+        .await
+        .map_err(|source| RunError::Listen {
+            address: args.listen_address,
+            source,
+        })?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let watcher = tokio::spawn(file_source.watch(shutdown.clone()));
+
+    let state = AppState { hub, readiness };
+    let served = serve(listener, router(state), shutdown.clone()).await;
+    shutdown.cancel();
+    if let Err(error) = watcher.await {
+        warn!(%error, "file source task ended abnormally");
+    }
+    info!("stopped");
+    served.map_err(RunError::Serve)
+}
+
+/// Cancels `shutdown` on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the exporter");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => info!(signal = "SIGINT", "shutting down"),
+        () = terminate => info!(signal = "SIGTERM", "shutting down"),
+    }
+    shutdown.cancel();
+}

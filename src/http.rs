@@ -1,0 +1,115 @@
+//! The HTTP server: `/metrics`, `/healthz`, `/readyz`, and a short landing page.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tracing::{error, info};
+
+use crate::metrics::exposition::Format;
+use crate::source::Readiness;
+use crate::state::Hub;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Hub,
+    pub readiness: Arc<Readiness>,
+}
+
+/// Builds the router. `/metrics` answers GET and HEAD, and is gzip-compressed when the
+/// client sends `Accept-Encoding: gzip`, as Prometheus does by default.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(landing_page))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        // Fastest keeps a large scrape's compression well under its encoding time,
+        // and still shrinks the highly repetitive exposition text many times.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .quality(CompressionLevel::Fastest),
+        )
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let hub = state.hub.clone();
+    // Encoding a large hub takes milliseconds of CPU; keep it off the async workers.
+    match tokio::task::spawn_blocking(move || hub.encode(format)).await {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(join_error) => {
+            error!(error = %join_error, "encoding the scrape failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding metrics failed; see the exporter log\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let waiting = state.readiness.waiting_for();
+    if waiting.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        let body = format!(
+            "not ready: initial load pending for {}\n",
+            waiting.join(", ")
+        );
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
+}
+
+async fn landing_page() -> &'static str {
+    concat!(
+        "fleet-dns-lb-exporter ",
+        env!("CARGO_PKG_VERSION"),
+        "\n\n/metrics  Prometheus metrics\n/healthz  liveness\n/readyz   readiness: 200 once every source has loaded\n"
+    )
+}
+
+async fn not_found() -> (StatusCode, &'static str) {
+    (
+        StatusCode::NOT_FOUND,
+        "not found; the exporter serves /metrics, /healthz and /readyz\n",
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let address: Option<SocketAddr> = listener.local_addr().ok();
+    info!(address = ?address, "serving metrics");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,155 @@
+//! Metric families and the scrape: pre-rendered object series, aggregates computed at
+//! scrape time, and the exporter's own metrics.
+
+pub mod exposition;
+pub mod families;
+pub mod own;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::catalogue::{Kind, Problem};
+use crate::objects::HubObject;
+use crate::state::{HubConfig, HubState};
+use exposition::{Format, write_sample};
+use families::{OBJECT_FAMILIES, aggregate};
+use own::ExporterMetrics;
+
+/// Size of the previous scrape, so the next one allocates its buffer once.
+static LAST_SCRAPE_BYTES: AtomicUsize = AtomicUsize::new(64 * 1024);
+
+/// Encodes one scrape of the whole state.
+pub fn encode(
+    state: &HubState,
+    config: &HubConfig,
+    own: &ExporterMetrics,
+    format: Format,
+) -> String {
+    let mut out = String::with_capacity(LAST_SCRAPE_BYTES.load(Ordering::Relaxed) + 4096);
+
+    for (index, family) in OBJECT_FAMILIES.iter().enumerate() {
+        family.write_header(&mut out, format);
+        for kind in Kind::ALL {
+            for entry in state.entries(kind) {
+                out.push_str(entry.series.family(index));
+            }
+        }
+    }
+    encode_aggregates(&mut out, state, config, format);
+
+    let mut own_metrics = String::new();
+    own.encode_openmetrics(&mut own_metrics);
+    match format {
+        Format::OpenMetrics => {
+            out.push_str(&own_metrics);
+            out.push_str("# EOF\n");
+        }
+        Format::Text => out.push_str(&exposition::openmetrics_to_text(&own_metrics)),
+    }
+
+    LAST_SCRAPE_BYTES.store(out.len(), Ordering::Relaxed);
+    out
+}
+
+fn encode_aggregates(out: &mut String, state: &HubState, config: &HubConfig, format: Format) {
+    aggregate::OBJECTS.write_header(out, format);
+    for kind in Kind::ALL {
+        let count = i64::try_from(state.len(kind)).unwrap_or(i64::MAX);
+        write_sample(
+            out,
+            aggregate::OBJECTS.name,
+            &[("kind", kind.as_str())],
+            count,
+        );
+    }
+
+    aggregate::PROFILE_LIMIT.write_header(out, format);
+    write_sample(
+        out,
+        aggregate::PROFILE_LIMIT.name,
+        &[],
+        config.profile_limit,
+    );
+    aggregate::ENDPOINT_LIMIT.write_header(out, format);
+    write_sample(
+        out,
+        aggregate::ENDPOINT_LIMIT.name,
+        &[],
+        config.endpoint_limit,
+    );
+
+    let mut per_subscription: BTreeMap<&str, i64> = config
+        .subscription_ids
+        .iter()
+        .map(|id| (id.as_str(), 0))
+        .collect();
+    // Endpoints per profile, keyed by (namespace, profile name); every profile gets a row.
+    let mut per_profile: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for entry in state.entries(Kind::TrafficManagerProfile) {
+        let HubObject::Profile(profile) = &entry.object else {
+            continue;
+        };
+        if let Some(subscription) = profile.subscription_id() {
+            *per_subscription.entry(subscription).or_default() += 1;
+        }
+        per_profile.insert((profile.namespace(), profile.name()), 0);
+    }
+    for entry in state.entries(Kind::TrafficManagerBackend) {
+        let HubObject::Backend(backend) = &entry.object else {
+            continue;
+        };
+        let key = (backend.namespace(), backend.spec.profile_name());
+        if let Some(count) = per_profile.get_mut(&key) {
+            *count += i64::try_from(backend.endpoints().len()).unwrap_or(i64::MAX);
+        }
+    }
+
+    aggregate::SUBSCRIPTION_PROFILES.write_header(out, format);
+    for (subscription, count) in &per_subscription {
+        let labels = [("subscription", *subscription)];
+        write_sample(out, aggregate::SUBSCRIPTION_PROFILES.name, &labels, *count);
+    }
+    aggregate::SUBSCRIPTION_PROFILE_HEADROOM.write_header(out, format);
+    for (subscription, count) in &per_subscription {
+        let labels = [("subscription", *subscription)];
+        let headroom = config.profile_limit - count;
+        write_sample(
+            out,
+            aggregate::SUBSCRIPTION_PROFILE_HEADROOM.name,
+            &labels,
+            headroom,
+        );
+    }
+
+    aggregate::PROFILE_ENDPOINTS.write_header(out, format);
+    for ((namespace, profile), count) in &per_profile {
+        let labels = [("namespace", *namespace), ("profile", *profile)];
+        write_sample(out, aggregate::PROFILE_ENDPOINTS.name, &labels, *count);
+    }
+    aggregate::PROFILE_ENDPOINT_HEADROOM.write_header(out, format);
+    for ((namespace, profile), count) in &per_profile {
+        let labels = [("namespace", *namespace), ("profile", *profile)];
+        let headroom = config.endpoint_limit - count;
+        write_sample(
+            out,
+            aggregate::PROFILE_ENDPOINT_HEADROOM.name,
+            &labels,
+            headroom,
+        );
+    }
+
+    aggregate::LIMIT_REACHED_OBJECTS.write_header(out, format);
+    for (kind, problem) in [
+        (Kind::TrafficManagerProfile, Problem::ProfileLimitReached),
+        (Kind::TrafficManagerBackend, Problem::EndpointLimitReached),
+    ] {
+        let count = state
+            .entries(kind)
+            .filter(|entry| entry.problems().contains(&problem))
+            .count();
+        let labels = [("kind", kind.as_str()), ("problem", problem.as_str())];
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        write_sample(out, aggregate::LIMIT_REACHED_OBJECTS.name, &labels, count);
+    }
+}

@@ -1,0 +1,146 @@
+//! The exporter's own metrics: counters and source health, kept in a `prometheus-client`
+//! registry and updated by the sources and the state as events happen.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use super::families::PREFIX;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `file` or `kube`.
+    pub source: String,
+    /// The file path, or the resource a watch reads.
+    pub target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    pub path: String,
+    /// `success` or `failure`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PathLabels {
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProblemLabels {
+    pub kind: String,
+    pub scenario: String,
+    pub problem: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    pub kind: String,
+    pub condition: String,
+    /// The status the condition moved to.
+    pub status: String,
+}
+
+/// Counters and gauges about the exporter itself, registered under the `fleet_dns_lb` prefix.
+pub struct ExporterMetrics {
+    registry: Registry,
+    pub source_up: Family<SourceLabels, Gauge>,
+    pub invalid_objects: Family<KindLabels, Counter>,
+    pub rejected_items: Family<PathLabels, Counter>,
+    pub file_reloads: Family<ReloadLabels, Counter>,
+    pub file_last_reload_success: Family<PathLabels, Gauge<f64, AtomicU64>>,
+    pub problem_entered: Family<ProblemLabels, Counter>,
+    pub limit_reached_entered: Family<ProblemLabels, Counter>,
+    pub condition_transitions: Family<ConditionLabels, Counter>,
+}
+
+impl ExporterMetrics {
+    pub fn new() -> ExporterMetrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let metrics = ExporterMetrics {
+            source_up: Family::default(),
+            invalid_objects: Family::default(),
+            rejected_items: Family::default(),
+            file_reloads: Family::default(),
+            file_last_reload_success: Family::default(),
+            problem_entered: Family::default(),
+            limit_reached_entered: Family::default(),
+            condition_transitions: Family::default(),
+            registry: Registry::default(),
+        };
+
+        registry.register(
+            "build",
+            "Version of the exporter.",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        registry.register(
+            "source_up",
+            "1 when a source of hub objects (a snapshot file or a watched resource) was read successfully the last time it was tried, 0 when it failed.",
+            metrics.source_up.clone(),
+        );
+        registry.register(
+            "invalid_objects",
+            "Object versions whose spec or status did not match the CRD schema; such an object is still served, with fleet_dns_lb_invalid_object set.",
+            metrics.invalid_objects.clone(),
+        );
+        registry.register(
+            "rejected_items",
+            "Snapshot file items that could not be taken as hub objects at all, such as one without metadata.name.",
+            metrics.rejected_items.clone(),
+        );
+        registry.register(
+            "file_reloads",
+            "Reloads of a snapshot file, by result; a failed reload keeps the last good data.",
+            metrics.file_reloads.clone(),
+        );
+        registry.register(
+            "file_last_reload_success_timestamp_seconds",
+            "Time of the last successful load of a snapshot file, in Unix seconds.",
+            metrics.file_last_reload_success.clone(),
+        );
+        registry.register(
+            "problem_entered",
+            "Times an object entered a problem, by kind, scenario and problem.",
+            metrics.problem_entered.clone(),
+        );
+        registry.register(
+            "limit_reached_entered",
+            "Times an object entered profile_limit_reached or endpoint_limit_reached.",
+            metrics.limit_reached_entered.clone(),
+        );
+        registry.register(
+            "condition_transitions",
+            "Status changes of a profile's or backend's classified condition, by the status it moved to.",
+            metrics.condition_transitions.clone(),
+        );
+
+        ExporterMetrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// Encodes the registry in OpenMetrics without the closing `# EOF` line.
+    pub fn encode_openmetrics(&self, out: &mut String) {
+        prometheus_client::encoding::text::encode_registry(out, &self.registry)
+            .expect("writing to a String cannot fail");
+    }
+}
+
+impl Default for ExporterMetrics {
+    fn default() -> Self {
+        ExporterMetrics::new()
+    }
+}
