@@ -114,7 +114,7 @@ phrase!(
 phrase!(endpoint_failure, r"endpoint\(s\) failed to be");
 phrase!(
     limit_reached,
-    r"\blimits? (?:has been |have been |was |were |is |are )?(?:reached|exceeded)|maximum number of|quota (?:has been |was )?exceeded"
+    r"\blimits?(?: of \w+(?: \w+)?)? (?:has been |have been |was |were |is |are )?(?:reached|exceeded)|maximum number of|quota (?:has been |was )?exceeded"
 );
 phrase!(
     dns_name_not_available,
@@ -163,6 +163,7 @@ mod tests {
             "azure traffic manager profile limits reached.",
             "the limit has been exceeded",
             "maximum number of endpoints",
+            "the limit of endpoints has been reached",
         ] {
             assert!(limit_reached(text), "{text}");
         }
