@@ -11,6 +11,8 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use super::families::PREFIX;
+use crate::catalogue::{Kind, Problem};
+use crate::objects::ConditionStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
@@ -82,53 +84,89 @@ impl ExporterMetrics {
 
         registry.register(
             "build",
-            "Version of the exporter.",
+            "Version of the exporter",
             Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
         );
         registry.register(
             "source_up",
-            "1 when a source of hub objects (a snapshot file or a watched resource) was read successfully the last time it was tried, 0 when it failed.",
+            "1 when a source of hub objects (a snapshot file or a watched resource) was read successfully the last time it was tried, 0 when it failed",
             metrics.source_up.clone(),
         );
         registry.register(
             "invalid_objects",
-            "Object versions whose spec or status did not match the CRD schema; such an object is still served, with fleet_dns_lb_invalid_object set.",
+            "Object versions whose spec or status did not match the CRD schema; such an object is still served, with fleet_dns_lb_invalid_object set",
             metrics.invalid_objects.clone(),
         );
         registry.register(
             "rejected_items",
-            "Snapshot file items that could not be taken as hub objects at all, such as one without metadata.name.",
+            "Snapshot file items that could not be taken as hub objects at all, such as one without metadata.name",
             metrics.rejected_items.clone(),
         );
         registry.register(
             "file_reloads",
-            "Reloads of a snapshot file, by result; a failed reload keeps the last good data.",
+            "Reloads of a snapshot file, by result; a failed reload keeps the last good data",
             metrics.file_reloads.clone(),
         );
         registry.register(
             "file_last_reload_success_timestamp_seconds",
-            "Time of the last successful load of a snapshot file, in Unix seconds.",
+            "Time of the last successful load of a snapshot file, in Unix seconds",
             metrics.file_last_reload_success.clone(),
         );
         registry.register(
             "problem_entered",
-            "Times an object entered a problem, by kind, scenario and problem.",
+            "Times an object entered a problem, by kind, scenario and problem",
             metrics.problem_entered.clone(),
         );
         registry.register(
             "limit_reached_entered",
-            "Times an object entered profile_limit_reached or endpoint_limit_reached.",
+            "Times an object entered profile_limit_reached or endpoint_limit_reached",
             metrics.limit_reached_entered.clone(),
         );
         registry.register(
             "condition_transitions",
-            "Status changes of a profile's or backend's classified condition, by the status it moved to.",
+            "Status changes of a profile's or backend's classified condition, by the status it moved to",
             metrics.condition_transitions.clone(),
         );
 
-        ExporterMetrics {
+        let metrics = ExporterMetrics {
             registry,
             ..metrics
+        };
+        metrics.initialize_series();
+        metrics
+    }
+
+    /// Creates every label set known in advance at zero, so that a counter is present
+    /// before its first increment and `rate()` and alert expressions see it from the start.
+    fn initialize_series(&self) {
+        for kind in Kind::ALL {
+            let _ = self.invalid_objects.get_or_create(&KindLabels {
+                kind: kind.as_str().to_owned(),
+            });
+            let Some(scenario) = kind.scenario() else {
+                continue;
+            };
+            for problem in scenario.problems() {
+                let labels = ProblemLabels {
+                    kind: kind.as_str().to_owned(),
+                    scenario: scenario.as_str().to_owned(),
+                    problem: problem.as_str().to_owned(),
+                };
+                let _ = self.problem_entered.get_or_create(&labels);
+                if matches!(
+                    problem,
+                    Problem::ProfileLimitReached | Problem::EndpointLimitReached
+                ) {
+                    let _ = self.limit_reached_entered.get_or_create(&labels);
+                }
+            }
+            for status in ConditionStatus::ALL {
+                let _ = self.condition_transitions.get_or_create(&ConditionLabels {
+                    kind: kind.as_str().to_owned(),
+                    condition: scenario.condition_type().to_owned(),
+                    status: status.as_str().to_owned(),
+                });
+            }
         }
     }
 

@@ -136,8 +136,19 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 
 impl FileSource {
     pub fn new(paths: Vec<PathBuf>, hub: Hub, readiness: Arc<Readiness>) -> FileSource {
+        let metrics = hub.metrics();
         for path in &paths {
             readiness.register(&source_name(path));
+            let path_label = path.display().to_string();
+            let _ = metrics.rejected_items.get_or_create(&PathLabels {
+                path: path_label.clone(),
+            });
+            for result in ["success", "failure"] {
+                let _ = metrics.file_reloads.get_or_create(&ReloadLabels {
+                    path: path_label.clone(),
+                    result: result.to_owned(),
+                });
+            }
         }
         FileSource {
             paths,
