@@ -14,7 +14,7 @@ use crate::source::Readiness;
 use crate::source::file::{FileSource, SnapshotError};
 use crate::state::Hub;
 
-/// Why a run stopped with an error.
+/// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]

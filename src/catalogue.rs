@@ -291,7 +291,7 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Why an exported Service cannot become an Azure Traffic Manager endpoint.
+/// Reason an exported Service cannot become an Azure Traffic Manager endpoint.
 ///
 /// The controller checks these in this order and reports the first that applies, so the
 /// exporter reports exactly one reason per export, the same one the controller would.

@@ -17,14 +17,14 @@ use crate::metrics::exposition::Format;
 use crate::source::Readiness;
 use crate::state::Hub;
 
-/// What the handlers share.
+/// State shared by the handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Hub,
     pub readiness: Arc<Readiness>,
 }
 
-/// Builds the router. `/metrics` answers GET and HEAD, and is gzip-compressed when the
+/// Builds the router. `/metrics` serves GET and HEAD, and is gzip-compressed when the
 /// client sends `Accept-Encoding: gzip`, as Prometheus does by default.
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -1,9 +1,9 @@
 //! Prometheus exporter for Azure Kubernetes Fleet Manager DNS-based load balancing.
 //!
-//! The data flows through the modules in this order: a [`source`] reads hub [`objects`],
-//! [`classify`] maps each profile's and backend's condition to a [`catalogue`] case, the
-//! [`state`] keeps every object with its rendered series, [`metrics`] encodes a scrape,
-//! and [`http`] serves it.
+//! Data flows through the modules in this order. A [`source`] reads hub [`objects`].
+//! [`classify`] maps each profile's and backend's condition to a [`catalogue`] case. The
+//! [`state`] keeps every object with its rendered series, [`metrics`] encodes a scrape, and
+//! [`http`] serves it.
 
 pub mod app;
 pub mod catalogue;

@@ -42,7 +42,7 @@ impl Default for HubConfig {
     }
 }
 
-/// One object as the exporter holds it.
+/// An object with its classification and rendered series.
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub object: HubObject,
@@ -100,7 +100,7 @@ impl HubState {
     }
 }
 
-/// What changed for one object, recorded after the state lock is released.
+/// A change of one object, recorded after the state lock is released.
 struct Change {
     key: ObjectKey,
     before: Option<Arc<Entry>>,
@@ -142,7 +142,7 @@ impl Hub {
     /// Adds or updates one object.
     pub fn apply(&self, object: HubObject) {
         let key = object.key();
-        // Classify and render before taking the lock, so scrapes never wait for it.
+        // Classify and render before taking the lock, so scrapes wait only for the insert.
         let entry = Arc::new(Entry::new(object, &self.config));
         let before = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
@@ -171,7 +171,7 @@ impl Hub {
         }
     }
 
-    /// Replaces every object of `kinds` with `objects` in one step, so a scrape sees either
+    /// Replaces every object of `kinds` with `objects` in one step, so a scrape returns either
     /// the old set or the new one. Objects of other kinds in `objects` are ignored.
     pub fn replace(&self, kinds: &[Kind], objects: Vec<HubObject>) {
         let mut new_stores: Vec<(Kind, Store)> =

@@ -73,7 +73,7 @@ impl AzureErrorFacts {
             .any(|c| c == "resourcegroupnotfound" || c == "subscriptionnotfound")
     }
 
-    /// Reports an Azure code that says a quota or limit was hit.
+    /// Reports an Azure code that names a quota or limit as exceeded.
     pub fn is_limit(&self) -> bool {
         self.codes.iter().any(|c| {
             c.contains("limitexceeded")

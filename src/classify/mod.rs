@@ -13,8 +13,8 @@ use crate::objects::{
 };
 use message::AzureErrorFacts;
 
-/// Longest condition reason carried into the `reason` label; the CRD allows 1,024
-/// characters, but a reason is an identifier and anything longer is not one.
+/// Maximum length, in characters, of the condition reason in the `reason` label. The CRD
+/// allows 1,024, but a reason is an identifier and anything longer is not one.
 pub const MAX_REASON_LABEL_CHARS: usize = 128;
 
 /// The classified state of one profile or backend.
@@ -29,11 +29,11 @@ pub struct Classification {
     pub condition: Option<ConditionState>,
 }
 
-/// What the metrics need of the classified condition.
+/// Fields of the classified condition that the metrics need.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionState {
     pub type_: String,
-    /// `None` when the status field holds a value other than True, False or Unknown.
+    /// `None` when the status field contains a value other than True, False or Unknown.
     pub status: Option<ConditionStatus>,
     pub last_transition_seconds: Option<i64>,
     /// The condition's observedGeneration is lower than the object's metadata.generation.
@@ -192,7 +192,7 @@ fn profile_failure(condition: &Condition) -> Vec<Problem> {
 fn backend_failure(condition: &Condition) -> Vec<Problem> {
     let text = message::normalize(condition.message_str());
 
-    // The backend quotes its profile's own failure; whatever the quote says (even an
+    // The backend quotes its profile's own failure. Whatever the quote contains (even an
     // AuthorizationFailed dump), the backend's problem is its profile.
     if message::embeds_profile_failure(&text) {
         return vec![Problem::ProfileMissingOrInvalid];

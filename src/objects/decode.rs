@@ -113,9 +113,9 @@ fn decode_part<T: DeserializeOwned>(
 
 /// Decodes one item of a snapshot.
 ///
-/// Returns `Ok(None)` for an object of a kind or API group the exporter does not read (a
-/// snapshot may hold whole namespaces), and an error for an item that claims to be one of
-/// the four kinds but lacks what identifies it.
+/// Returns `Ok(None)` for an object of a kind or API group the exporter does not read,
+/// because a snapshot may contain whole namespaces. Returns an error for an item that
+/// claims to be one of the four kinds but lacks what identifies it.
 pub fn decode_object(index: usize, value: Value) -> Result<Option<HubObject>, ObjectError> {
     let text = |field: &str| -> String {
         value

@@ -57,7 +57,7 @@ impl Condition {
         self.message.as_deref().unwrap_or_default()
     }
 
-    /// Returns the status, or `None` when the field holds a value outside the three allowed.
+    /// Returns the status, or `None` when the field contains a value outside the three allowed.
     pub fn parsed_status(&self) -> Option<ConditionStatus> {
         match self.status.as_deref() {
             Some("True") => Some(ConditionStatus::True),
@@ -92,7 +92,7 @@ pub struct NoStatus {}
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileSpec {
-    /// Azure resource group that holds the Traffic Manager profile.
+    /// Azure resource group of the Traffic Manager profile.
     pub resource_group: Option<String>,
 }
 

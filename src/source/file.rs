@@ -158,7 +158,7 @@ impl FileSource {
         }
     }
 
-    /// Loads every file once; any file that cannot be read or parsed is an error, so a
+    /// Loads every file once. A file that cannot be read or parsed is an error, so a
     /// wrong path fails at start-up instead of serving an empty hub.
     pub fn load_initial(&mut self) -> Result<(), SnapshotError> {
         for path in self.paths.clone() {
@@ -326,8 +326,8 @@ impl FileSource {
         self.loaded.insert(path.to_path_buf(), (hash, snapshot));
     }
 
-    /// Replaces the hub's objects with the union of all files; when two files hold the
-    /// same object, the file named later on the command line wins.
+    /// Replaces the hub's objects with the union of all files. When two files contain
+    /// the same object, the file named later on the command line wins.
     fn publish(&self) {
         let mut union: BTreeMap<(Kind, String, String), HubObject> = BTreeMap::new();
         for path in &self.paths {
