@@ -211,16 +211,17 @@ fn bad_reload_keeps_last_good_data() {
     };
 
     std::fs::write(&path, "items: [unclosed\n").unwrap();
-    let failure_line = wait_for("the failed reload to be counted", || {
+    // The failure counter starts at 0, so wait for it to reach 1.
+    wait_for("the failed reload to be counted", || {
         let body = exporter.scrape();
         body.lines()
             .find(|l| {
                 l.starts_with("fleet_dns_lb_file_reloads_total{")
                     && l.contains("result=\"failure\"")
+                    && l.ends_with(" 1")
             })
             .map(str::to_owned)
     });
-    assert!(failure_line.ends_with(" 1"), "{failure_line}");
     let after = exporter.scrape();
     assert_eq!(problems(&before), problems(&after));
     assert!(after.contains("fleet_dns_lb_source_up{source=\"file\""));
