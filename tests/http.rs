@@ -3,11 +3,11 @@
 mod support;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
-use support::{Exporter, http_client, repo_path, require_tool, wait_for};
+use support::{Exporter, http_client, promtool_check_metrics, repo_path, wait_for};
 
 const OPENMETRICS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -103,35 +103,17 @@ fn health_and_readiness() {
 
 #[test]
 fn promtool_accepts_real_scrape() {
-    let promtool = require_tool("promtool", "the Debian package prometheus");
     let exporter = Exporter::start_on_example();
-    let body = exporter.scrape();
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let report = promtool_check_metrics(&exporter.scrape());
+    assert!(
+        report.success,
+        "promtool check metrics failed:\n{}",
+        report.output
     );
     assert!(
-        output.status.success(),
-        "promtool check metrics failed:\n{report}"
-    );
-    assert!(
-        report.trim().is_empty(),
-        "promtool reported lint problems:\n{report}"
+        report.output.trim().is_empty(),
+        "promtool reported lint problems:\n{}",
+        report.output
     );
 }
 

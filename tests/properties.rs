@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use fleet_dns_lb_exporter::catalogue::Kind;
@@ -15,7 +13,7 @@ use fleet_dns_lb_exporter::objects::{HubObject, decode_object};
 use fleet_dns_lb_exporter::state::{Hub, HubConfig};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::require_tool;
+use support::promtool_check_metrics;
 
 /// Any JSON value, a few levels deep.
 fn any_json() -> impl Strategy<Value = Value> {
@@ -239,7 +237,6 @@ proptest! {
 
 #[test]
 fn promtool_parses_nasty_labels() {
-    let promtool = require_tool("promtool", "the Debian package prometheus");
     let texts = [
         "quote\"d",
         "back\\slash",
@@ -269,25 +266,11 @@ fn promtool_parses_nasty_labels() {
     );
     let exposition = encode(objects, Format::Text);
 
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let report = promtool_check_metrics(&exposition);
     assert!(
-        output.status.success(),
-        "promtool rejected the exposition:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        report.success,
+        "promtool rejected the exposition:\n{}",
+        report.output
     );
 }
 

@@ -241,3 +241,38 @@ impl Prometheus {
         });
     }
 }
+
+/// Result of `promtool check metrics` on an exposition.
+pub struct PromtoolReport {
+    pub success: bool,
+    /// promtool's stdout and stderr together: parse errors and lint findings.
+    pub output: String,
+}
+
+/// Runs `promtool check metrics` with `exposition` on its standard input.
+pub fn promtool_check_metrics(exposition: &str) -> PromtoolReport {
+    use std::io::Write as _;
+
+    let promtool = require_tool("promtool", "the Debian package prometheus");
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting promtool");
+    let mut stdin = child.stdin.take().expect("promtool's standard input");
+    stdin
+        .write_all(exposition.as_bytes())
+        .expect("writing the exposition to promtool");
+    drop(stdin);
+    let output = child.wait_with_output().expect("waiting for promtool");
+    PromtoolReport {
+        success: output.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
