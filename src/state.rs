@@ -296,18 +296,18 @@ impl Hub {
         }
 
         let old_condition = before.as_deref().and_then(Entry::condition_status);
-        if let (Some(old), Some((condition, status))) = (old_condition, after.condition_status()) {
-            if old != (condition, status) {
-                let labels = ConditionLabels {
-                    kind: kind.to_owned(),
-                    condition: condition.to_owned(),
-                    status: status.map_or("Invalid", ConditionStatus::as_str).to_owned(),
-                };
-                self.metrics
-                    .condition_transitions
-                    .get_or_create(&labels)
-                    .inc();
-            }
+        if let (Some(old), Some((condition, status))) = (old_condition, after.condition_status())
+            && old != (condition, status)
+        {
+            let labels = ConditionLabels {
+                kind: kind.to_owned(),
+                condition: condition.to_owned(),
+                status: status.map_or("Invalid", ConditionStatus::as_str).to_owned(),
+            };
+            self.metrics
+                .condition_transitions
+                .get_or_create(&labels)
+                .inc();
         }
 
         let errors = after.object.decode_errors();
