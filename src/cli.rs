@@ -51,7 +51,7 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
 }
 
-/// Where hub objects are read from. The exporter and `diagnose` share these flags.
+/// Source of hub objects. The exporter and `diagnose` share these flags.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Read hub objects from this snapshot file instead of a live hub: `kubectl get ... -o yaml`
@@ -61,8 +61,7 @@ pub struct SourceArgs {
     pub from_file: Vec<PathBuf>,
 }
 
-/// How objects are classified and limits counted. The exporter and `diagnose` share these
-/// flags.
+/// Classification and limit settings. The exporter and `diagnose` share these flags.
 #[derive(Debug, Args)]
 pub struct HubArgs {
     /// Azure Traffic Manager profiles allowed per subscription. Azure's default is 200;

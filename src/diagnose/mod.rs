@@ -29,14 +29,14 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the report lists problems or input items that could not be read.
 pub const EXIT_PROBLEMS_FOUND: u8 = 3;
 
-/// Why no report was printed.
+/// An error that stops `diagnose` before it prints a report.
 #[derive(Debug, thiserror::Error)]
 pub enum DiagnoseError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     // TODO: read a live hub here once the live source exists; it shares SourceArgs.
     #[error(
-        "diagnose needs --from-file PATH: reading a live hub needs the live source, which this build does not have"
+        "diagnose needs --from-file PATH: reading a live hub needs the live source, which this build does not have; docs/diagnose.md shows how to save a snapshot of the hub"
     )]
     NoSource,
     #[error("cannot write the report to stdout: {0}")]

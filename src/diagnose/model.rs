@@ -23,7 +23,7 @@ use crate::state::{Entry, HubConfig, HubState};
 /// Version of the JSON shape; raised when a field is renamed or removed, not when one is added.
 pub const REPORT_VERSION: u32 = 1;
 
-/// Longest condition message shown, in characters, when it carries no Azure error.
+/// Maximum length, in characters, of the first message line the report shows.
 pub const MAX_MESSAGE_CHARS: usize = 200;
 
 /// Settings of one report.
@@ -142,12 +142,12 @@ pub struct Values {
     /// The profile's public DNS name: status.dnsName, or `<namespace>-<name>.<dns suffix>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<String>,
-    /// The Azure resource group that holds (or is to hold) the Traffic Manager profile.
+    /// The Azure resource group that contains (or is to contain) the Traffic Manager profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
-    /// Where `subscription_id` was read: `status.resourceID`, `another profile's
+    /// Source of `subscription_id`: `status.resourceID`, `another profile's
     /// status.resourceID` or `--subscription-id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_source: Option<&'static str>,
@@ -164,7 +164,7 @@ pub struct Values {
     /// The ServiceImport a backend refers to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_import: Option<Reference>,
-    /// Profiles the hub holds in the subscription, against the profile limit.
+    /// Profiles on this hub in the subscription, against the profile limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profiles_in_subscription: Option<Usage>,
     /// Endpoints of the backend's profile, against the endpoint limit.
@@ -177,7 +177,7 @@ pub struct Values {
 pub struct Reference {
     pub namespace: String,
     pub name: String,
-    /// Whether the input holds the object.
+    /// Whether the input contains the object.
     pub found: bool,
     /// The referred object's own problems, when it was found and is classified.
     pub problems: Vec<&'static str>,

@@ -10,8 +10,8 @@ use crate::catalogue::{Ineligibility, Kind, Problem};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub text: String,
-    /// Shell commands, ready to copy; a trailing `# ...` comment says where to run one
-    /// that is not run against the hub.
+    /// Shell commands, ready to copy. A command to run somewhere other than the hub ends
+    /// in a `# on ...` comment that names the place.
     pub commands: Vec<String>,
 }
 

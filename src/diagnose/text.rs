@@ -220,7 +220,14 @@ fn value_lines(values: &Values) -> Vec<(&'static str, String)> {
         lines.push(("Resource group:", resource_group.clone()));
     }
     match (&values.subscription_id, values.subscription_source) {
-        (Some(id), Some(source)) => lines.push(("Subscription:", format!("{id} (from {source})"))),
+        (Some(id), Some("status.resourceID")) => {
+            lines.push(("Subscription:", format!("{id} (from status.resourceID)")));
+        }
+        // Every profile of a fleet is in the fleet's subscription.
+        (Some(id), Some(source)) => lines.push((
+            "Subscription:",
+            format!("{id} (the fleet's, from {source})"),
+        )),
         (Some(id), None) => lines.push(("Subscription:", id.clone())),
         (None, _) if values.resource_group.is_some() => {
             lines.push(("Subscription:", "not in the input".to_owned()));
@@ -427,8 +434,11 @@ pub fn format_age(seconds: i64) -> String {
     }
 }
 
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
+fn plural(count: usize, singular: &str, plural_form: &str) -> String {
+    format!(
+        "{count} {}",
+        if count == 1 { singular } else { plural_form }
+    )
 }
 
 #[cfg(test)]
