@@ -18,7 +18,7 @@ const NOW: &str = "2025-06-03T00:00:00Z";
 const DOCUMENTED_HUB: &str = "tests/fixtures/documented-hub.yaml";
 const EXAMPLE_HUB: &str = "examples/fleet-hub.yaml";
 const HEALTHY_HUB: &str = "tests/fixtures/healthy-hub.yaml";
-/// Longest a run of the binary may take before the test fails.
+/// Maximum time a run of the binary may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(60);
 
 const EXIT_NO_PROBLEMS: i32 = 0;
@@ -364,4 +364,33 @@ fn json_never_coloured() {
         &[("CLICOLOR_FORCE", "1")],
     );
     assert_no_escapes(&run.stdout);
+}
+
+/// The README shows a trimmed report; every line it shows must be in the golden report, in
+/// the same order, so the example cannot drift from the real output.
+#[test]
+fn readme_example_matches_golden() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let golden = std::fs::read_to_string(root.join("tests/golden/documented-hub.txt"))
+        .expect("golden report");
+    let start = readme
+        .find("$ fleet-dns-lb-exporter diagnose")
+        .expect("README shows a diagnose example");
+    let example = &readme[start..];
+    let example = &example[..example.find("```").expect("the example block ends")];
+
+    let mut golden_lines = golden.lines();
+    for line in example.lines().skip(1) {
+        if line == "[...]" {
+            continue;
+        }
+        if line.starts_with("$ ") {
+            break;
+        }
+        assert!(
+            golden_lines.any(|g| g == line),
+            "README line not in tests/golden/documented-hub.txt (or out of order): {line:?}"
+        );
+    }
 }
