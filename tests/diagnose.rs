@@ -46,6 +46,12 @@ struct Run {
 /// Runs the binary with `args` in the crate directory, with the colour variables removed
 /// and then `env` set, and waits at most [`DEADLINE`] for it to exit.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_with_stdout(args, env, Stdio::piped())
+}
+
+/// Runs the binary as [`run`] does, with `stdout` as its standard output; the returned
+/// stdout is empty unless `stdout` is a pipe.
+fn run_with_stdout(args: &[&str], env: &[(&str, &str)], stdout: Stdio) -> Run {
     let mut command = Command::new(BIN);
     command
         .args(args)
@@ -54,13 +60,13 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped());
     for (name, value) in env {
         command.env(name, value);
     }
     let mut guard = ChildGuard(command.spawn().expect("the binary starts"));
-    let stdout = read_in_background(guard.0.stdout.take().expect("stdout is piped"));
+    let stdout = guard.0.stdout.take().map(read_in_background);
     let stderr = read_in_background(guard.0.stderr.take().expect("stderr is piped"));
 
     let started = Instant::now();
@@ -78,7 +84,9 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         code: status
             .code()
             .expect("the binary exited, not killed by a signal"),
-        stdout: stdout.join().expect("stdout reader"),
+        stdout: stdout
+            .map(|reader| reader.join().expect("stdout reader"))
+            .unwrap_or_default(),
         stderr: stderr.join().expect("stderr reader"),
     }
 }
@@ -286,13 +294,80 @@ fn no_source_is_usage_error() {
 }
 
 #[test]
-fn invalid_flag_value_is_usage_error() {
-    let run = run(
-        &["diagnose", "--from-file", HEALTHY_HUB, "--output", "xml"],
+fn invalid_flag_values_are_usage_errors() {
+    for (flag, value) in [
+        ("--output", "xml"),
+        ("--now", "yesterday"),
+        ("--profile-limit", "0"),
+        ("--endpoint-limit", "many"),
+    ] {
+        let run = run(&["diagnose", "--from-file", HEALTHY_HUB, flag, value], &[]);
+        assert_eq!(run.code, EXIT_USAGE, "{flag} {value}");
+        assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{flag} {value}");
+    }
+}
+
+#[test]
+fn unwritable_stdout_exits_one() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full, which Linux provides, opens for writing");
+    let run = run_with_stdout(
+        &["diagnose", "--from-file", DOCUMENTED_HUB, "--now", NOW],
         &[],
+        Stdio::from(full),
     );
-    assert_eq!(run.code, EXIT_USAGE);
-    assert!(run.stderr.contains("--output"), "{}", run.stderr);
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot write the report to stdout"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn several_files_merged() {
+    let run = diagnose(
+        DOCUMENTED_HUB,
+        &["--from-file", HEALTHY_HUB, "--output", "json"],
+    );
+    assert_eq!(run.code, EXIT_PROBLEMS_FOUND, "stderr: {}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("valid JSON");
+    assert_eq!(
+        report["sources"],
+        serde_json::json!([DOCUMENTED_HUB, HEALTHY_HUB])
+    );
+    assert_eq!(report["healthy"]["profiles"]["healthy"], 2);
+    assert_eq!(report["healthy"]["profiles"]["total"], 6);
+}
+
+#[test]
+fn undecodable_status_reported() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("hub.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: networking.fleet.azure.com/v1beta1\nkind: TrafficManagerProfile\nmetadata: {name: p, namespace: ns}\nspec: {resourceGroup: rg}\nstatus: {conditions: not-a-list}\n",
+    )
+    .expect("write the file");
+    let run = diagnose(path.to_str().expect("UTF-8 path"), &[]);
+    assert_eq!(run.code, EXIT_PROBLEMS_FOUND, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "Condition:      not readable, because the status does not match the CRD schema"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Invalid:        status: conditions:"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -141,6 +141,17 @@ fn write_finding(out: &mut String, finding: &Finding, runbook: &str) {
             }
             field(out, "Condition:", &text);
         }
+        None if finding
+            .decode_errors
+            .iter()
+            .any(|e| e.starts_with("status")) =>
+        {
+            field(
+                out,
+                "Condition:",
+                "not readable, because the status does not match the CRD schema",
+            )
+        }
         None => field(out, "Condition:", "none of the expected type"),
     }
     if let Some(message) = &finding.message {
