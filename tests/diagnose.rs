@@ -441,8 +441,8 @@ fn json_never_coloured() {
     assert_no_escapes(&run.stdout);
 }
 
-/// The README shows a trimmed report; every line it shows must be in the golden report, in
-/// the same order, so the example cannot drift from the real output.
+/// Checks that every line of the trimmed report in the README is in the golden report, in
+/// the same order. The example then cannot drift from the real output.
 #[test]
 fn readme_example_matches_golden() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -468,4 +468,71 @@ fn readme_example_matches_golden() {
             "README line not in tests/golden/documented-hub.txt (or out of order): {line:?}"
         );
     }
+}
+
+/// Runs `diagnose` on the documented hub with stdout on a new pseudo-terminal, and returns
+/// what the terminal received.
+fn run_on_terminal(env: &[(&str, &str)]) -> Run {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY)
+        .expect("open a pseudo-terminal; the test needs /dev/ptmx and a mounted devpts");
+    grantpt(&controller).expect("grantpt");
+    unlockpt(&controller).expect("unlockpt");
+    let terminal_path = ptsname(&controller, Vec::new()).expect("ptsname");
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(terminal_path.to_str().expect("UTF-8 terminal path"))
+        .expect("open the terminal side");
+
+    // The reader ends with an error (EIO on Linux) once the child has exited and the last
+    // handle of the terminal side is closed; everything read before then is kept.
+    let mut controller = std::fs::File::from(controller);
+    let reader = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            match controller.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8(bytes).expect("output is UTF-8")
+    });
+
+    let mut all_env = vec![("TERM", "xterm-256color")];
+    all_env.extend_from_slice(env);
+    let run = run_with_stdout(
+        &["diagnose", "--from-file", DOCUMENTED_HUB, "--now", NOW],
+        &all_env,
+        Stdio::from(terminal),
+    );
+    Run {
+        stdout: reader.join().expect("terminal reader"),
+        ..run
+    }
+}
+
+#[test]
+fn terminal_output_coloured() {
+    let run = run_on_terminal(&[]);
+    assert_eq!(run.code, EXIT_PROBLEMS_FOUND, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.contains("\u{1b}["),
+        "no ANSI escape on the terminal"
+    );
+
+    // Without its styles, and with the terminal's CR LF line ends undone, the coloured
+    // report is the plain one.
+    let plain = anstream::adapter::strip_str(&run.stdout).to_string();
+    assert_golden("documented-hub.txt", &plain.replace("\r\n", "\n"));
+}
+
+#[test]
+fn no_color_honoured_on_terminal() {
+    let run = run_on_terminal(&[("NO_COLOR", "1")]);
+    assert_eq!(run.code, EXIT_PROBLEMS_FOUND, "stderr: {}", run.stderr);
+    assert_no_escapes(&run.stdout);
+    assert_golden("documented-hub.txt", &run.stdout.replace("\r\n", "\n"));
 }
