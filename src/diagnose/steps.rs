@@ -62,7 +62,7 @@ const PLACEHOLDERS: [Placeholder; 9] = [
     },
     Placeholder {
         placeholder: "<workspace-id>",
-        meaning: "the Log Analytics workspace that receives the fleet hub's diagnostic logs",
+        meaning: "the ID of the Log Analytics workspace that receives the fleet hub's diagnostic logs",
     },
 ];
 
