@@ -4,6 +4,7 @@
 //! renamed here changes the documented shape in docs/diagnose.md.
 
 mod message;
+mod printable;
 mod summary;
 mod values;
 
@@ -305,7 +306,7 @@ pub fn build_report(
         })
         .collect();
 
-    Report {
+    let mut report = Report {
         version: REPORT_VERSION,
         generated_at: settings.now.to_string(),
         sources: settings.sources.clone(),
@@ -315,7 +316,9 @@ pub fn build_report(
         headroom: build_headroom(state, &settings.hub),
         not_reconciled: build_not_reconciled(state),
         rejected_items,
-    }
+    };
+    printable::make_printable(&mut report);
+    report
 }
 
 fn build_scenario(

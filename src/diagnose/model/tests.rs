@@ -375,3 +375,65 @@ fn headroom_counts_endpoints_per_profile() {
     assert_eq!(nginx.headroom, 198);
     assert_eq!(report.headroom.profiles_without_subscription, 4);
 }
+
+/// Collects every string in a JSON value.
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => out.push(text.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn control_characters_replaced_everywhere() {
+    // Every string the input supplies carries an escape sequence or a control character.
+    let yaml = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.fleet.azure.com/v1beta1
+  kind: TrafficManagerProfile
+  metadata: {name: "p\e[2J", namespace: "ns\e]0;x\a", generation: 2}
+  spec: {resourceGroup: "rg\e[8m"}
+  status:
+    dnsName: "dns\e[1m.example"
+    resourceID: "/subscriptions/sub\e[0m/resourceGroups/rg/providers/Microsoft.Network/trafficManagerProfiles/fleet\e[0m"
+    conditions:
+    - {type: "Programmed\e[0m", status: 'False', reason: "Invalid\e[0m", observedGeneration: 1, lastTransitionTime: "2025\e[0m", message: "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed \e[2J\rhidden"}
+- apiVersion: networking.fleet.azure.com/v1beta1
+  kind: TrafficManagerBackend
+  metadata: {name: "b\e[2J", namespace: "ns\e]0;x\a", generation: 1}
+  spec: {profile: {name: "missing\e[2J"}, backend: {name: "svc\e[2J"}}
+  status:
+    conditions:
+    - {type: Accepted, status: 'False', reason: Invalid, observedGeneration: 1, message: '1 service(s) exported from clusters cannot be exposed as the Azure Traffic Manager'}
+- apiVersion: networking.fleet.azure.com/v1alpha1
+  kind: ServiceImport
+  metadata: {name: "svc\e[2J", namespace: "ns\e]0;x\a"}
+- apiVersion: networking.fleet.azure.com/v1alpha1
+  kind: InternalServiceExport
+  metadata: {name: "e\e[2J", namespace: "fleet-member-c\e[2J"}
+  spec: {type: ClusterIP, serviceReference: {clusterId: "c\e[2J", namespace: "ns\e]0;x\a", name: "svc\e[2J"}}
+- apiVersion: networking.fleet.azure.com/v1beta1
+  kind: TrafficManagerProfile
+  metadata: {name: "q\e[2J"}
+"#;
+    let report = report(yaml);
+    assert!(!report.scenarios.is_empty());
+    assert!(!report.rejected_items.is_empty());
+
+    let mut texts = Vec::new();
+    strings(&serde_json::to_value(&report).unwrap(), &mut texts);
+    for text in &texts {
+        assert!(
+            !text.contains(char::is_control),
+            "control character in {text:?}"
+        );
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("p\u{FFFD}[2J")),
+        "the object name is kept, with its escape replaced"
+    );
+}
