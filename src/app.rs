@@ -40,10 +40,14 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let hub = Hub::new(args.hub_config(), metrics);
     let readiness = Arc::new(Readiness::default());
 
-    if args.from_file.is_empty() {
+    if args.source.from_file.is_empty() {
         return Err(RunError::NoSource);
     }
-    let mut file_source = FileSource::new(args.from_file.clone(), hub.clone(), readiness.clone());
+    let mut file_source = FileSource::new(
+        args.source.from_file.clone(),
+        hub.clone(),
+        readiness.clone(),
+    );
     file_source.load_initial()?;
 
     if args.once {

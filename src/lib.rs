@@ -3,12 +3,14 @@
 //! Data flows through the modules in this order. A [`source`] reads hub [`objects`].
 //! [`classify`] maps each profile's and backend's condition to a [`catalogue`] case. The
 //! [`state`] keeps every object with its rendered series, [`metrics`] encodes a scrape, and
-//! [`http`] serves it.
+//! [`http`] serves it. The [`diagnose`] subcommand prints the same
+//! classification as a troubleshooting report.
 
 pub mod app;
 pub mod catalogue;
 pub mod classify;
 pub mod cli;
+pub mod diagnose;
 pub mod http;
 pub mod metrics;
 pub mod objects;

@@ -55,15 +55,35 @@ pub fn classify(object: &HubObject) -> Option<Classification> {
     }
 }
 
-pub fn classify_profile(profile: &TrafficManagerProfile) -> Classification {
+/// Returns the condition a profile is classified by: its Programmed condition.
+pub fn profile_condition(profile: &TrafficManagerProfile) -> Option<&Condition> {
     let conditions = profile
         .status
         .as_ref()
         .and_then(|s| s.conditions.as_deref())
         .unwrap_or_default();
-    let condition = conditions
+    conditions
         .iter()
-        .find(|c| c.type_str().eq_ignore_ascii_case("Programmed"));
+        .find(|c| c.type_str().eq_ignore_ascii_case("Programmed"))
+}
+
+/// Returns the condition a backend is classified by: Accepted, or its first condition.
+pub fn backend_condition(backend: &TrafficManagerBackend) -> Option<&Condition> {
+    let conditions = backend
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default();
+    // The controller sets Accepted; one documented sample shows Programmed, so any
+    // condition type is taken when Accepted is absent.
+    conditions
+        .iter()
+        .find(|c| c.type_str().eq_ignore_ascii_case("Accepted"))
+        .or_else(|| conditions.first())
+}
+
+pub fn classify_profile(profile: &TrafficManagerProfile) -> Classification {
+    let condition = profile_condition(profile);
     classify_condition(
         Kind::TrafficManagerProfile,
         condition,
@@ -74,17 +94,7 @@ pub fn classify_profile(profile: &TrafficManagerProfile) -> Classification {
 }
 
 pub fn classify_backend(backend: &TrafficManagerBackend) -> Classification {
-    let conditions = backend
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .unwrap_or_default();
-    // The controller sets Accepted; one documented sample shows Programmed, so any
-    // condition type is taken when Accepted is absent.
-    let condition = conditions
-        .iter()
-        .find(|c| c.type_str().eq_ignore_ascii_case("Accepted"))
-        .or_else(|| conditions.first());
+    let condition = backend_condition(backend);
     classify_condition(
         Kind::TrafficManagerBackend,
         condition,
