@@ -92,7 +92,7 @@ struct TlsServerConfigFile {
     min_version: Option<String>,
     #[serde(default)]
     max_version: Option<String>,
-    // The exporter-toolkit accepts these too. They are read so that the error can say
+    // The exporter-toolkit accepts these too. They are read so that the error states
     // that this exporter does not support them, instead of calling them unknown.
     #[serde(default)]
     cert: Option<serde_yaml_ng::Value>,
@@ -213,7 +213,7 @@ fn check_users(users: BTreeMap<String, String>) -> Result<BasicAuthUsers, (Strin
     Ok(BasicAuthUsers(users))
 }
 
-/// Turns `tls_server_config` into a rustls configuration, or `None` when it holds
+/// Turns `tls_server_config` into a rustls configuration, or `None` when it contains
 /// neither a certificate nor a key, which means plain HTTP in the exporter-toolkit too.
 /// Errors carry the field name below `tls_server_config` and the message.
 fn tls_settings(

@@ -1,6 +1,6 @@
 //! The Kubernetes manifests under deploy/: every file parses, the kustomization lists
-//! exactly the files there, and the workload keeps the settings a security review asks
-//! for.
+//! exactly the files there, and the workload keeps the settings that a security review
+//! checks.
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ fn namespace_enforces_restricted_pod_security() {
     assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
 }
 
-/// The pod template of the exporter's Deployment.
+/// Returns the pod template of the exporter's Deployment, checking there is one.
 fn exporter_pod() -> Value {
     let deployments = objects_of_kind("Deployment");
     assert_eq!(
@@ -230,7 +230,9 @@ fn probes_use_health_endpoints() {
         .unwrap()
         .parse::<i64>()
         .unwrap();
-    let ports = container["ports"].as_array().expect("no container ports");
+    let ports = container["ports"]
+        .as_array()
+        .expect("the exporter container has no ports");
     let metrics_port = ports
         .iter()
         .find(|entry| entry["containerPort"] == port)
@@ -256,7 +258,9 @@ fn service_monitor_scrapes_metrics_port() {
     assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
     let endpoint = &monitor["spec"]["endpoints"][0];
     assert_eq!(endpoint["path"], "/metrics");
-    let port_name = endpoint["port"].as_str().expect("endpoint without port");
+    let port_name = endpoint["port"]
+        .as_str()
+        .expect("the ServiceMonitor endpoint has no port");
 
     let pod = exporter_pod();
     let container_ports: Vec<&str> = pod["spec"]["containers"][0]["ports"]

@@ -1,4 +1,4 @@
-//! The HTTP server as a scraper sees it: TLS, client certificates and basic auth from a
+//! The HTTP server as a scraper meets it: TLS, client certificates and basic auth from a
 //! web config file, reloads of that file, timeouts, the connection cap and shutdown.
 //! Every server listens on 127.0.0.1 with certificates generated here.
 
@@ -150,7 +150,7 @@ fn spawn_reloader(reloader: WebConfigReloader) -> RunningReloader {
 
 /// A client that resolves `localhost` to 127.0.0.1 only, ignores proxy settings, and
 /// trusts only `ca_pem`. It opens a new connection for every request, so that each one
-/// sees the server's current TLS settings.
+/// gets the server's current TLS settings.
 fn https_client(address: SocketAddr, ca_pem: &str, identity_pem: Option<&str>) -> reqwest::Client {
     // reqwest is built without a crypto provider of its own; use the server's, ring.
     // Installing fails harmlessly when an earlier test already did it.
@@ -167,7 +167,7 @@ fn https_client(address: SocketAddr, ca_pem: &str, identity_pem: Option<&str>) -
     builder.build().unwrap()
 }
 
-/// A plain HTTP client, like [`https_client`] without TLS.
+/// Builds a plain HTTP client, like [`https_client`] without TLS.
 fn http_client(address: SocketAddr) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -179,7 +179,7 @@ fn http_client(address: SocketAddr) -> reqwest::Client {
 }
 
 /// Polls `condition` until it holds, or fails the test after [`DEADLINE`].
-async fn eventually<F, Fut>(what: &str, mut condition: F)
+async fn eventually<F, Fut>(description: &str, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -191,7 +191,7 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out after {DEADLINE:?} waiting for: {what}");
+    panic!("timed out after {DEADLINE:?} waiting for: {description}");
 }
 
 fn write_config(path: &Path, text: &str) {
@@ -239,7 +239,7 @@ async fn https_basic_auth_scrape() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains(ALWAYS_PRESENT));
 
-    // A second scrape is answered from the cache of checked passwords.
+    // The second scrape passes through the cache of checked passwords.
     let again = client.get(&metrics).basic_auth("prometheus", Some("right"));
     assert_eq!(status_of(again).await.unwrap(), StatusCode::OK);
 
@@ -431,7 +431,7 @@ async fn bad_reload_keeps_last_good_settings() {
         bcrypt_hash("right")
     );
     write_config(&config, &good);
-    // Reloads are triggered by hand here, so that the test knows when one happened.
+    // This test triggers reloads by hand, so that it can check each result.
     let mut reloader = WebConfigReloader::start(config.clone()).unwrap();
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
     let client = https_client(server.address, &pki.ca_pem, None);

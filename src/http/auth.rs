@@ -14,9 +14,9 @@ use tracing::{debug, error};
 
 use crate::web_config::WebSettings;
 
-/// Successful checks kept at most. A scraper sends the same credentials every time, so
-/// a few entries cover every real client; the bound keeps a client that tries many
-/// passwords from growing the cache, and only correct passwords are added at all.
+/// Maximum number of successful checks kept. A scraper sends the same credentials every
+/// time, so a few entries cover every real client. Only correct passwords are added, and
+/// the bound caps memory even for many distinct users.
 const CACHE_CAPACITY: usize = 256;
 
 /// Paths served without authentication, so that kubelet probes, which cannot send
@@ -24,7 +24,7 @@ const CACHE_CAPACITY: usize = 256;
 /// metrics.
 const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
-/// What the authentication middleware shares between requests.
+/// State shared by the authentication middleware across requests.
 #[derive(Clone)]
 pub struct BasicAuth {
     settings: watch::Receiver<Arc<WebSettings>>,
@@ -62,8 +62,8 @@ impl VerifiedCache {
     }
 }
 
-/// Axum middleware: passes the request on when basic authentication is off, the path is
-/// a health endpoint, or the credentials match; answers 401 otherwise.
+/// Passes the request on when basic authentication is off, the path is a health
+/// endpoint, or the credentials match. Otherwise returns 401 Unauthorized.
 pub async fn require_basic_auth(
     State(auth): State<BasicAuth>,
     request: Request,
@@ -135,14 +135,14 @@ async fn check_password(
 }
 
 fn lock(cache: &Mutex<VerifiedCache>) -> std::sync::MutexGuard<'_, VerifiedCache> {
-    // The cache holds no invariant a panicking holder could break.
+    // The cache has no invariant that a panicking lock holder could break.
     cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A bcrypt hash at the cost most web config files use. Only the time its check takes
-/// matters, because the result is discarded.
+/// Returns a bcrypt hash at the cost most web config files use. Only the time its check
+/// takes matters, because the result is discarded.
 fn unknown_user_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| bcrypt::hash("no such user", 10).unwrap_or_default())

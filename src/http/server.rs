@@ -53,7 +53,7 @@ impl Default for ServerLimits {
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Accepts connections on `listener` and serves `service` on each until `shutdown` is
-/// cancelled; then stops accepting, lets the requests in flight finish within
+/// cancelled. Then it stops accepting, lets the requests in flight finish within
 /// `limits.shutdown_grace`, and closes the remaining connections.
 pub async fn accept_loop(
     listener: TcpListener,

@@ -229,7 +229,7 @@ fn read_file(field: &str, path: &Path) -> Result<Vec<u8>, FieldError> {
 }
 
 /// The verifier for `RequestClientCert` and `RequireAnyClientCert`: the client proves
-/// that it holds the key of the certificate it sends, but the certificate itself is not
+/// that it has the private key of the certificate it sends, but the certificate itself is not
 /// checked against any CA. This is what those modes mean in Go's TLS stack, which the
 /// exporter-toolkit format follows.
 #[derive(Debug)]
