@@ -701,6 +701,36 @@ async fn slow_headers_disconnected() {
 }
 
 #[tokio::test]
+async fn idle_keep_alive_closed() {
+    let header_read_timeout = Duration::from_millis(300);
+    let server = RunningServer::plain(ServerLimits {
+        header_read_timeout,
+        ..ServerLimits::default()
+    })
+    .await;
+
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 1024];
+    let read = tokio::time::timeout(DEADLINE, stream.read(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+
+    // The connection stays open for keep-alive, until the header timeout runs out.
+    let start = Instant::now();
+    let read = tokio::time::timeout(DEADLINE, stream.read(&mut buffer))
+        .await
+        .expect("the idle connection stayed open");
+    assert!(matches!(read, Ok(0) | Err(_)), "unexpected data: {read:?}");
+    assert!(start.elapsed() >= header_read_timeout / 2);
+}
+
+#[tokio::test]
 async fn connections_over_cap_wait() {
     let server = RunningServer::plain(ServerLimits {
         max_connections: 1,
