@@ -86,7 +86,7 @@ pub async fn accept_loop(
                 }
             },
         };
-        while connections.try_join_next().is_some() {}
+        reap_finished(&mut connections);
 
         let tls = settings.borrow().tls.clone();
         let service = service.clone();
@@ -99,6 +99,7 @@ pub async fn accept_loop(
     }
 
     drop(listener);
+    reap_finished(&mut connections);
     let open = connections.len();
     if open > 0 {
         info!(
@@ -108,7 +109,11 @@ pub async fn accept_loop(
         );
     }
     let drained = tokio::time::timeout(limits.shutdown_grace, async {
-        while connections.join_next().await.is_some() {}
+        while let Some(finished) = connections.join_next().await {
+            if let Err(error) = finished {
+                warn!(%error, "a connection task failed");
+            }
+        }
     })
     .await;
     if drained.is_err() {
@@ -117,6 +122,15 @@ pub async fn accept_loop(
             "closing connections still open at the end of the shutdown grace period"
         );
         connections.shutdown().await;
+    }
+}
+
+/// Removes the finished connection tasks from `connections`, logging any that panicked.
+fn reap_finished(connections: &mut JoinSet<()>) {
+    while let Some(finished) = connections.try_join_next() {
+        if let Err(error) = finished {
+            warn!(%error, "a connection task failed");
+        }
     }
 }
 
