@@ -8,21 +8,29 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use fleet_dns_lb_exporter::http::{AppState, ServerLimits, router, serve};
 use fleet_dns_lb_exporter::metrics::own::ExporterMetrics;
 use fleet_dns_lb_exporter::source::Readiness;
 use fleet_dns_lb_exporter::state::{Hub, HubConfig};
 use fleet_dns_lb_exporter::web_config::WebSettings;
 use fleet_dns_lb_exporter::web_config::reload::WebConfigReloader;
+use http_body_util::{BodyExt, Empty};
+use hyper::StatusCode;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
 };
-use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 /// A metric every scrape of the exporter contains, even of an empty hub.
@@ -148,26 +156,137 @@ fn spawn_reloader(reloader: WebConfigReloader) -> RunningReloader {
     RunningReloader { shutdown }
 }
 
-/// A client that resolves `localhost` to 127.0.0.1 only, ignores proxy settings, and
-/// trusts only `ca_pem`. It opens a new connection for every request, so that each one
-/// gets the server's current TLS settings.
-fn https_client(address: SocketAddr, ca_pem: &str, identity_pem: Option<&str>) -> reqwest::Client {
-    // reqwest is built without a crypto provider of its own; use the server's, ring.
-    // Installing fails harmlessly when an earlier test already did it.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .resolve("localhost", address)
-        .timeout(DEADLINE)
-        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()]);
-    if let Some(identity) = identity_pem {
-        builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
-    }
-    builder.build().unwrap()
+/// An HTTPS client on rustls that trusts only `ca_pem` and can present a client
+/// certificate. It opens a new connection for every request, so that each request
+/// gets the server's current TLS settings, and connects to 127.0.0.1 whatever the URL.
+#[derive(Clone)]
+struct HttpsClient {
+    address: SocketAddr,
+    connector: TlsConnector,
 }
 
-/// Builds a plain HTTP client, like [`https_client`] without TLS.
+impl HttpsClient {
+    fn new(address: SocketAddr, ca_pem: &str, identity_pem: Option<&str>) -> HttpsClient {
+        let mut roots = RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(certificate.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = match identity_pem {
+            None => builder.with_no_client_auth(),
+            Some(pem) => {
+                let chain = CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap();
+                let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+                builder.with_client_auth_cert(chain, key).unwrap()
+            }
+        };
+        HttpsClient {
+            address,
+            connector: TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    fn get(&self, url: impl AsRef<str>) -> HttpsRequest {
+        let path = reqwest::Url::parse(url.as_ref()).unwrap().path().to_owned();
+        HttpsRequest {
+            client: self.clone(),
+            path,
+            authorization: None,
+        }
+    }
+}
+
+struct HttpsRequest {
+    client: HttpsClient,
+    path: String,
+    authorization: Option<String>,
+}
+
+#[derive(Debug)]
+struct HttpsResponse {
+    status: StatusCode,
+    headers: hyper::HeaderMap,
+    body: String,
+}
+
+impl HttpsResponse {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn headers(&self) -> &hyper::HeaderMap {
+        &self.headers
+    }
+}
+
+impl HttpsRequest {
+    fn basic_auth(mut self, user: &str, password: Option<&str>) -> Self {
+        let credentials = format!("{user}:{}", password.unwrap_or_default());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        self.authorization = Some(format!("Basic {encoded}"));
+        self
+    }
+
+    /// Sends the request; any TLS or HTTP failure is an `Err` with its message.
+    async fn send(self) -> Result<HttpsResponse, String> {
+        tokio::time::timeout(DEADLINE, self.exchange())
+            .await
+            .map_err(|_| format!("no response within {DEADLINE:?}"))?
+    }
+
+    async fn exchange(self) -> Result<HttpsResponse, String> {
+        let tcp = TcpStream::connect(self.client.address)
+            .await
+            .map_err(|error| format!("connect: {error}"))?;
+        let server_name = ServerName::try_from("localhost").unwrap();
+        let tls = self
+            .client
+            .connector
+            .connect(server_name, tcp)
+            .await
+            .map_err(|error| format!("TLS handshake: {error}"))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|error| format!("HTTP handshake: {error}"))?;
+        // The connection task ends when the server closes or `sender` is dropped.
+        tokio::spawn(connection);
+
+        let mut request = hyper::Request::get(&self.path).header(hyper::header::HOST, "localhost");
+        if let Some(authorization) = &self.authorization {
+            request = request.header(hyper::header::AUTHORIZATION, authorization);
+        }
+        let request = request.body(Empty::<Bytes>::new()).unwrap();
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|error| format!("request: {error}"))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| format!("body: {error}"))?
+            .to_bytes();
+        Ok(HttpsResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+async fn https_status(request: HttpsRequest) -> Result<StatusCode, String> {
+    request.send().await.map(|response| response.status)
+}
+
+/// Builds a plain HTTP client that connects to 127.0.0.1 and ignores proxy settings.
 fn http_client(address: SocketAddr) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -227,7 +346,7 @@ async fn https_basic_auth_scrape() {
     );
     let reloader = WebConfigReloader::start(config).unwrap();
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
-    let client = https_client(server.address, &pki.ca_pem, None);
+    let client = HttpsClient::new(server.address, &pki.ca_pem, None);
     let metrics = server.url("https", "/metrics");
 
     let response = client
@@ -237,18 +356,18 @@ async fn https_basic_auth_scrape() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains(ALWAYS_PRESENT));
+    assert!(response.body.contains(ALWAYS_PRESENT));
 
     // The second scrape passes through the cache of checked passwords.
     let again = client.get(&metrics).basic_auth("prometheus", Some("right"));
-    assert_eq!(status_of(again).await.unwrap(), StatusCode::OK);
+    assert_eq!(https_status(again).await.unwrap(), StatusCode::OK);
 
     let wrong = client.get(&metrics).basic_auth("prometheus", Some("wrong"));
-    assert_eq!(status_of(wrong).await.unwrap(), StatusCode::UNAUTHORIZED);
+    assert_eq!(https_status(wrong).await.unwrap(), StatusCode::UNAUTHORIZED);
 
     let unknown_user = client.get(&metrics).basic_auth("grafana", Some("right"));
     assert_eq!(
-        status_of(unknown_user).await.unwrap(),
+        https_status(unknown_user).await.unwrap(),
         StatusCode::UNAUTHORIZED
     );
 
@@ -256,7 +375,7 @@ async fn https_basic_auth_scrape() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let challenge = anonymous
         .headers()
-        .get(reqwest::header::WWW_AUTHENTICATE)
+        .get(hyper::header::WWW_AUTHENTICATE)
         .expect("401 without WWW-Authenticate")
         .to_str()
         .unwrap();
@@ -265,10 +384,13 @@ async fn https_basic_auth_scrape() {
     // Probes need no credentials, so kubelet can still check the pod.
     for path in ["/healthz", "/readyz"] {
         let probe = client.get(server.url("https", path));
-        assert_eq!(status_of(probe).await.unwrap(), StatusCode::OK, "{path}");
+        assert_eq!(https_status(probe).await.unwrap(), StatusCode::OK, "{path}");
     }
     let landing = client.get(server.url("https", "/"));
-    assert_eq!(status_of(landing).await.unwrap(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        https_status(landing).await.unwrap(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // Plain HTTP on the TLS port gets no metrics.
     let plain = http_client(server.address)
@@ -295,13 +417,14 @@ async fn client_certificate_required() {
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
     let metrics = server.url("https", "/metrics");
 
-    let without = https_client(server.address, &pki.ca_pem, None)
+    let without = HttpsClient::new(server.address, &pki.ca_pem, None)
         .get(&metrics)
         .send()
         .await;
     assert!(
         without.is_err(),
-        "a client without a certificate was served: {without:?}"
+        "a client without a certificate was served: {:?}",
+        without.map(|response| response.status)
     );
 
     let stranger_ca = issue_ca("another CA");
@@ -311,21 +434,58 @@ async fn client_certificate_required() {
         ExtendedKeyUsagePurpose::ClientAuth,
     );
     let stranger_identity = format!("{stranger_cert}{stranger_key}");
-    let stranger = https_client(server.address, &pki.ca_pem, Some(&stranger_identity))
+    let stranger = HttpsClient::new(server.address, &pki.ca_pem, Some(&stranger_identity))
         .get(&metrics)
         .send()
         .await;
     assert!(
         stranger.is_err(),
-        "a certificate from an unknown CA was accepted: {stranger:?}"
+        "a certificate from an unknown CA was accepted: {:?}",
+        stranger.map(|response| response.status)
     );
 
-    let with = https_client(server.address, &pki.ca_pem, Some(&pki.client_identity_pem))
+    let with = HttpsClient::new(server.address, &pki.ca_pem, Some(&pki.client_identity_pem))
         .get(&metrics)
         .send()
         .await
         .unwrap();
     assert_eq!(with.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn any_client_certificate_unverified() {
+    let directory = tempfile::tempdir().unwrap();
+    let pki = Pki::write(directory.path());
+    let config = directory.path().join("web.yml");
+    write_config(
+        &config,
+        &tls_config("  client_auth_type: RequireAnyClientCert\n"),
+    );
+    let reloader = WebConfigReloader::start(config).unwrap();
+    let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
+    let metrics = server.url("https", "/metrics");
+
+    let without = HttpsClient::new(server.address, &pki.ca_pem, None)
+        .get(&metrics)
+        .send()
+        .await;
+    assert!(
+        without.is_err(),
+        "a client without a certificate was served: {:?}",
+        without.map(|response| response.status)
+    );
+
+    // RequireAnyClientCert, as in Go's TLS stack, checks possession of the key only.
+    let stranger_ca = issue_ca("another CA");
+    let (stranger_cert, stranger_key) = issue_leaf(
+        &stranger_ca,
+        "stranger",
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let stranger_identity = format!("{stranger_cert}{stranger_key}");
+    let stranger =
+        HttpsClient::new(server.address, &pki.ca_pem, Some(&stranger_identity)).get(&metrics);
+    assert_eq!(https_status(stranger).await.unwrap(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -341,12 +501,12 @@ async fn client_certificate_optional_when_if_given() {
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
     let metrics = server.url("https", "/metrics");
 
-    let without = https_client(server.address, &pki.ca_pem, None).get(&metrics);
-    assert_eq!(status_of(without).await.unwrap(), StatusCode::OK);
+    let without = HttpsClient::new(server.address, &pki.ca_pem, None).get(&metrics);
+    assert_eq!(https_status(without).await.unwrap(), StatusCode::OK);
 
     let with =
-        https_client(server.address, &pki.ca_pem, Some(&pki.client_identity_pem)).get(&metrics);
-    assert_eq!(status_of(with).await.unwrap(), StatusCode::OK);
+        HttpsClient::new(server.address, &pki.ca_pem, Some(&pki.client_identity_pem)).get(&metrics);
+    assert_eq!(https_status(with).await.unwrap(), StatusCode::OK);
 }
 
 // === reloading ===
@@ -369,23 +529,23 @@ async fn reload_applies_new_password() {
         .with_poll_interval(Duration::from_millis(100));
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
     let _reloader = spawn_reloader(reloader);
-    let client = https_client(server.address, &pki.ca_pem, None);
+    let client = HttpsClient::new(server.address, &pki.ca_pem, None);
     let metrics = server.url("https", "/metrics");
 
     let first = client.get(&metrics).basic_auth("prometheus", Some("first"));
-    assert_eq!(status_of(first).await.unwrap(), StatusCode::OK);
+    assert_eq!(https_status(first).await.unwrap(), StatusCode::OK);
 
     write_config(&config, &with_password("second"));
     eventually("the second password to be accepted", || async {
         let second = client
             .get(&metrics)
             .basic_auth("prometheus", Some("second"));
-        status_of(second).await.ok() == Some(StatusCode::OK)
+        https_status(second).await.ok() == Some(StatusCode::OK)
     })
     .await;
     // The first password was cached as correct; the cache must not outlive the hash.
     let first = client.get(&metrics).basic_auth("prometheus", Some("first"));
-    assert_eq!(status_of(first).await.unwrap(), StatusCode::UNAUTHORIZED);
+    assert_eq!(https_status(first).await.unwrap(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -401,21 +561,21 @@ async fn reload_rotates_certificate() {
     let _reloader = spawn_reloader(reloader);
     let metrics = server.url("https", "/metrics");
 
-    let old_client = https_client(server.address, &old_pki.ca_pem, None);
+    let old_client = HttpsClient::new(server.address, &old_pki.ca_pem, None);
     assert_eq!(
-        status_of(old_client.get(&metrics)).await.unwrap(),
+        https_status(old_client.get(&metrics)).await.unwrap(),
         StatusCode::OK
     );
 
     // Only the certificate files change, as when cert-manager renews a Secret.
     let new_pki = Pki::write(directory.path());
-    let new_client = https_client(server.address, &new_pki.ca_pem, None);
+    let new_client = HttpsClient::new(server.address, &new_pki.ca_pem, None);
     eventually("the rotated certificate to be served", || async {
-        status_of(new_client.get(&metrics)).await.ok() == Some(StatusCode::OK)
+        https_status(new_client.get(&metrics)).await.ok() == Some(StatusCode::OK)
     })
     .await;
     assert!(
-        status_of(old_client.get(&metrics)).await.is_err(),
+        https_status(old_client.get(&metrics)).await.is_err(),
         "the old certificate is still served"
     );
 }
@@ -434,11 +594,11 @@ async fn bad_reload_keeps_last_good_settings() {
     // This test triggers reloads by hand, so that it can check each result.
     let mut reloader = WebConfigReloader::start(config.clone()).unwrap();
     let server = RunningServer::start(reloader.subscribe(), ServerLimits::default()).await;
-    let client = https_client(server.address, &pki.ca_pem, None);
+    let client = HttpsClient::new(server.address, &pki.ca_pem, None);
     let metrics = server.url("https", "/metrics");
     let scrape_status = || async {
         let request = client.get(&metrics).basic_auth("prometheus", Some("right"));
-        status_of(request).await.unwrap()
+        https_status(request).await.unwrap()
     };
 
     let bad_files = [
