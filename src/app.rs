@@ -53,7 +53,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         return Ok(());
     }
 
-    let web_config = match &args.web_config_file {
+    let web_config = match &args.web.web_config_file {
         Some(path) => Some(WebConfigReloader::start(path.clone())?),
         None => None,
     };
@@ -77,7 +77,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         None => tokio::sync::watch::channel(Arc::default()).1,
     };
     let limits = ServerLimits {
-        max_connections: args.max_connections as usize,
+        max_connections: args.web.max_connections as usize,
         ..ServerLimits::default()
     };
 

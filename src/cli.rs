@@ -47,15 +47,8 @@ pub struct RunArgs {
     #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS, value_parser = parse_listen_address)]
     pub listen_address: SocketAddr,
 
-    /// Web config file that turns on TLS and basic authentication, in the Prometheus
-    /// exporter-toolkit format (tls_server_config, basic_auth_users). Re-read when it or
-    /// the certificate files it names change.
-    #[arg(long = "web.config.file", value_name = "PATH")]
-    pub web_config_file: Option<PathBuf>,
-
-    /// Connections served at once; further connections wait until one closes.
-    #[arg(long = "web.max-connections", value_name = "COUNT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
+    #[command(flatten)]
+    pub web: WebArgs,
 
     /// Azure Traffic Manager profiles allowed per subscription. Azure's default is 200;
     /// set the raised value if Azure support raised it.
@@ -97,6 +90,20 @@ impl RunArgs {
             subscription_ids: self.subscription_ids.clone(),
         }
     }
+}
+
+/// Security and limits of the HTTP server.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Web config file that turns on TLS and basic authentication, in the Prometheus
+    /// exporter-toolkit format (tls_server_config, basic_auth_users). Re-read when it or
+    /// the certificate files it names change.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Connections served at once; further connections wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "COUNT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 fn parse_listen_address(value: &str) -> Result<SocketAddr, String> {
