@@ -31,6 +31,8 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// Time for reading a request body and producing the response; past it the client
     /// gets 408 Request Timeout.
+    /// NOTE: sending the response body has no timeout, so a client that stops reading
+    /// keeps its connection slot until the kernel gives up on the TCP connection.
     pub request_timeout: Duration,
     /// Time the requests in flight get to finish after shutdown starts.
     pub shutdown_grace: Duration,
