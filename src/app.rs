@@ -7,12 +7,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::cli::RunArgs;
-use crate::http::{AppState, router, serve};
+use crate::http::{AppState, ServerLimits, router, serve};
 use crate::metrics::exposition::Format;
 use crate::metrics::own::ExporterMetrics;
 use crate::source::Readiness;
 use crate::source::file::{FileSource, SnapshotError};
 use crate::state::Hub;
+use crate::web_config::WebConfigError;
+use crate::web_config::reload::WebConfigReloader;
 
 /// Errors that stop a run.
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +32,8 @@ pub enum RunError {
         address: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
+    #[error(transparent)]
+    WebConfig(#[from] WebConfigError),
 }
 
 /// Runs the exporter until SIGTERM or Ctrl-C, or prints one exposition with `--once`.
@@ -55,6 +57,11 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         return Ok(());
     }
 
+    let web_config = match &args.web.web_config_file {
+        Some(path) => Some(WebConfigReloader::start(path.clone())?),
+        None => None,
+    };
+
     let listener = TcpListener::bind(args.listen_address)
         .await
         .map_err(|source| RunError::Listen {
@@ -65,14 +72,27 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let watcher = tokio::spawn(file_source.watch(shutdown.clone()));
 
+    let settings = match web_config {
+        Some(reloader) => {
+            let settings = reloader.subscribe();
+            tokio::spawn(reloader.watch(shutdown.clone()));
+            settings
+        }
+        None => tokio::sync::watch::channel(Arc::default()).1,
+    };
+    let limits = ServerLimits {
+        max_connections: args.web.max_connections as usize,
+        ..ServerLimits::default()
+    };
+
     let state = AppState { hub, readiness };
-    let served = serve(listener, router(state), shutdown.clone()).await;
+    serve(listener, router(state), settings, limits, shutdown.clone()).await;
     shutdown.cancel();
     if let Err(error) = watcher.await {
         warn!(%error, "file source task ended abnormally");
     }
     info!("stopped");
-    served.map_err(RunError::Serve)
+    Ok(())
 }
 
 /// Cancels `shutdown` on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.

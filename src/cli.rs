@@ -114,6 +114,9 @@ pub struct RunArgs {
     pub listen_address: SocketAddr,
 
     #[command(flatten)]
+    pub web: WebArgs,
+
+    #[command(flatten)]
     pub hub: HubArgs,
 
     /// Log format on stderr.
@@ -162,6 +165,20 @@ pub enum ReportFormat {
     Text,
     /// One JSON document.
     Json,
+}
+
+/// Security and limits of the HTTP server.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Web config file that turns on TLS and basic authentication, in the Prometheus
+    /// exporter-toolkit format (tls_server_config, basic_auth_users). Re-read when it or
+    /// the certificate files it names change.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Connections served at once; further connections wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "COUNT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 fn parse_listen_address(value: &str) -> Result<SocketAddr, String> {

@@ -9,13 +9,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tracing::{error, info};
 
 use crate::metrics::exposition::Format;
 use crate::source::Readiness;
 use crate::state::Hub;
+use crate::web_config::WebSettings;
+
+mod auth;
+mod server;
+
+pub use server::ServerLimits;
 
 /// State shared by the handlers.
 #[derive(Clone)]
@@ -100,16 +108,29 @@ async fn not_found() -> (StatusCode, &'static str) {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then finishes the
-/// requests in flight.
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets the requests in
+/// flight finish. `settings` turns on TLS and basic authentication; `limits` bounds
+/// connections and how long a client may take.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    settings: watch::Receiver<Arc<WebSettings>>,
+    limits: ServerLimits,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
+) {
     let address: Option<SocketAddr> = listener.local_addr().ok();
-    info!(address = ?address, "serving metrics");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let tls = settings.borrow().tls.is_some();
+    info!(address = ?address, tls, "serving metrics");
+
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            auth::BasicAuth::new(settings.clone()),
+            auth::require_basic_auth,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(limits.request_timeout));
+    server::accept_loop(listener, router, settings, limits, shutdown).await;
 }

@@ -17,3 +17,4 @@ pub mod objects;
 pub mod source;
 pub mod state;
 pub mod telemetry;
+pub mod web_config;
