@@ -13,7 +13,8 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
 use promql_parser::util::{ExprVisitor, walk_expr};
 use serde::Deserialize;
-use support::{Alertmanager, Exporter, Prometheus, repo_path, require_tool, wait_for};
+use support::alertmanager::Alertmanager;
+use support::{Exporter, Prometheus, repo_path, require_tool, wait_for};
 
 const RULES: &str = "alerts/fleet-dns-lb.rules.yml";
 const UNIT_TESTS: &str = "alerts/tests/fleet-dns-lb.test.yml";
