@@ -531,26 +531,42 @@ fn runbooks_link_prerequisites() {
     assert!(pages >= Problem::ALL.len());
 }
 
-/// The alerts the example hub must raise: alert name, kind, namespace, name, scenario and
-/// problem. Every problem series of `examples/fleet-hub.yaml` is here exactly once.
-#[rustfmt::skip]
-const EXAMPLE_ALERTS: [(&str, &str, &str, &str, &str, &str); 16] = [
-    ("FleetDnsLbAuthorizationFailed", "TrafficManagerProfile", "app-a", "orders-profile", "profile_creation", "authorization_failed"),
-    ("FleetDnsLbProfileLimitReached", "TrafficManagerProfile", "app-b", "limits-profile", "profile_creation", "profile_limit_reached"),
-    ("FleetDnsLbAzureError", "TrafficManagerProfile", "app-c", "atm-error-profile", "profile_creation", "azure_error"),
-    ("FleetDnsLbDnsNameNotAvailable", "TrafficManagerProfile", "team-a", "webapp", "profile_creation", "dns_name_not_available"),
-    ("FleetDnsLbPending", "TrafficManagerProfile", "web", "checkout", "profile_creation", "pending"),
-    ("FleetDnsLbNotReconciled", "TrafficManagerProfile", "web", "search", "profile_creation", "not_reconciled"),
-    ("FleetDnsLbAzureProfileNotFound", "TrafficManagerBackend", "nginx", "backend-azure-profile-gone", "backend_creation", "azure_profile_not_found"),
-    ("FleetDnsLbServiceExportInvalid", "TrafficManagerBackend", "nginx", "backend-clusterip", "backend_creation", "service_export_invalid"),
-    ("FleetDnsLbServiceExportInvalid", "TrafficManagerBackend", "nginx", "backend-import-missing", "backend_creation", "service_export_invalid"),
-    ("FleetDnsLbEndpointLimitReached", "TrafficManagerBackend", "nginx", "backend-limits", "backend_creation", "endpoint_limit_reached"),
-    ("FleetDnsLbProfileMissingOrInvalid", "TrafficManagerBackend", "nginx", "backend-profile-invalid", "backend_creation", "profile_missing_or_invalid"),
-    ("FleetDnsLbProfileMissingOrInvalid", "TrafficManagerBackend", "nginx", "backend-profile-missing", "backend_creation", "profile_missing_or_invalid"),
-    ("FleetDnsLbNotReconciled", "TrafficManagerBackend", "web", "checkout-eu", "backend_creation", "not_reconciled"),
-    ("FleetDnsLbServiceExportInvalid", "TrafficManagerBackend", "web", "checkout-partial", "backend_creation", "service_export_invalid"),
-    ("FleetDnsLbAzureError", "TrafficManagerBackend", "web", "checkout-partial", "backend_creation", "azure_error"),
-    ("FleetDnsLbUnclassified", "TrafficManagerBackend", "web", "search-eu", "backend_creation", "unclassified"),
+/// The alert each problem raises. The end-to-end test expects one alert per problem series
+/// of the exporter, named from this table, which is written out here rather than read from
+/// the rule file so that a wrong selector in the rules fails the test.
+const ALERT_FOR_PROBLEM: [(Problem, &str); 11] = [
+    (
+        Problem::AuthorizationFailed,
+        "FleetDnsLbAuthorizationFailed",
+    ),
+    (
+        Problem::DnsNameNotAvailable,
+        "FleetDnsLbDnsNameNotAvailable",
+    ),
+    (
+        Problem::ProfileLimitReached,
+        "FleetDnsLbProfileLimitReached",
+    ),
+    (
+        Problem::ProfileMissingOrInvalid,
+        "FleetDnsLbProfileMissingOrInvalid",
+    ),
+    (
+        Problem::ServiceExportInvalid,
+        "FleetDnsLbServiceExportInvalid",
+    ),
+    (
+        Problem::AzureProfileNotFound,
+        "FleetDnsLbAzureProfileNotFound",
+    ),
+    (
+        Problem::EndpointLimitReached,
+        "FleetDnsLbEndpointLimitReached",
+    ),
+    (Problem::AzureError, "FleetDnsLbAzureError"),
+    (Problem::Pending, "FleetDnsLbPending"),
+    (Problem::NotReconciled, "FleetDnsLbNotReconciled"),
+    (Problem::Unclassified, "FleetDnsLbUnclassified"),
 ];
 
 /// Objects of the example hub whose condition is True.
@@ -574,6 +590,41 @@ fn alert_key(labels: &serde_json::Value) -> AlertKey {
         label("scenario"),
         label("problem"),
     )
+}
+
+/// Returns the alerts a scrape must raise: one per `fleet_dns_lb_problem` series, keyed
+/// like [`alert_key`].
+fn expected_alerts(scrape: &str) -> BTreeSet<AlertKey> {
+    let mut expected = BTreeSet::new();
+    for line in scrape
+        .lines()
+        .filter(|l| l.starts_with("fleet_dns_lb_problem{"))
+    {
+        let (series, _value) = line.rsplit_once(' ').unwrap();
+        let Expr::VectorSelector(selector) = parse_promql(series) else {
+            panic!("sample line {line:?} is not a series");
+        };
+        let label = |name: &str| {
+            equality_matcher(&selector, name)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let problem = Problem::from_label(&label("problem"))
+            .unwrap_or_else(|| panic!("unknown problem in {line}"));
+        let (_, alert) = ALERT_FOR_PROBLEM
+            .iter()
+            .find(|(p, _)| *p == problem)
+            .unwrap_or_else(|| panic!("no alert listed for {problem}"));
+        expected.insert((
+            alert.to_string(),
+            label("kind"),
+            label("namespace"),
+            label("name"),
+            label("scenario"),
+            label("problem"),
+        ));
+    }
+    expected
 }
 
 /// Rewrites every `for:` of a rule file to `duration`, so the end-to-end run does not wait
@@ -608,19 +659,23 @@ fn alerts_reach_alertmanager_for_example_hub() {
     let prometheus = Prometheus::start(&config, &[("rules.yml", &rules)]);
     prometheus.wait_for_targets_up();
 
-    let expected: BTreeSet<AlertKey> = EXAMPLE_ALERTS
-        .iter()
-        .map(|(alert, kind, namespace, name, scenario, problem)| {
-            (
-                alert.to_string(),
-                kind.to_string(),
-                namespace.to_string(),
-                name.to_string(),
-                scenario.to_string(),
-                problem.to_string(),
-            )
-        })
-        .collect();
+    let scrape = exporter.scrape();
+    let expected = expected_alerts(&scrape);
+    for problem in Problem::ALL {
+        assert!(
+            expected.iter().any(|key| key.5 == problem.as_str()),
+            "the example hub has no object with problem {problem}"
+        );
+    }
+    for (namespace, name) in HEALTHY_OBJECTS {
+        let healthy = format!("namespace=\"{namespace}\",name=\"{name}\",condition=");
+        assert!(
+            scrape
+                .lines()
+                .any(|l| l.contains(&healthy) && l.ends_with("status=\"True\"} 1")),
+            "{namespace}/{name} is not a healthy object of the example hub"
+        );
+    }
     let alerts = wait_for("every example alert to reach Alertmanager", || {
         let alerts = alertmanager.alerts();
         let keys: BTreeSet<AlertKey> = alerts.iter().map(|a| alert_key(&a["labels"])).collect();
