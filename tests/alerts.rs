@@ -122,17 +122,17 @@ fn equality_matcher<'a>(selector: &'a VectorSelector, label: &str) -> Option<&'a
         .map(|m| m.value.as_str())
 }
 
-fn run(command: &mut Command, what: &str) -> Output {
+fn run(command: &mut Command, description: &str) -> Output {
     command
         .current_dir(repo_path(""))
         .output()
-        .unwrap_or_else(|error| panic!("running {what}: {error}"))
+        .unwrap_or_else(|error| panic!("running {description}: {error}"))
 }
 
-fn assert_success(output: &Output, what: &str) {
+fn assert_success(output: &Output, description: &str) {
     assert!(
         output.status.success(),
-        "{what} failed with {}:\n{}{}",
+        "{description} failed with {}:\n{}{}",
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
@@ -683,7 +683,10 @@ fn alerts_reach_alertmanager_for_example_hub() {
     });
 
     let received: BTreeSet<AlertKey> = alerts.iter().map(|a| alert_key(&a["labels"])).collect();
-    assert_eq!(received, expected, "Alertmanager holds other alerts");
+    assert_eq!(
+        received, expected,
+        "Alertmanager received other alerts than the example hub raises"
+    );
     for alert in &alerts {
         let labels = &alert["labels"];
         let problem = labels["problem"].as_str().unwrap();

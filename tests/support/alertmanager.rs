@@ -51,7 +51,7 @@ impl Alertmanager {
         alertmanager
     }
 
-    /// Returns a configuration that accepts every alert and notifies nobody.
+    /// Returns a configuration that accepts every alert and sends no notification.
     pub fn silent_config() -> &'static str {
         "route:\n  receiver: blackhole\nreceivers:\n- name: blackhole\n"
     }
@@ -60,7 +60,7 @@ impl Alertmanager {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
-    /// Returns the alerts Alertmanager holds now, from its v2 API.
+    /// Returns the alerts Alertmanager stores now, from its v2 API.
     pub fn alerts(&self) -> Vec<serde_json::Value> {
         let response = http_client()
             .get(self.url("/api/v2/alerts"))
