@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: the exporter as a child process, external
-//! tools, and a real Prometheus server, all on 127.0.0.1.
+//! tools, and real Prometheus and Alertmanager servers, all on 127.0.0.1.
 
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
@@ -8,6 +8,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod alertmanager;
 
 /// How long a test waits for a process or a condition before failing.
 pub const DEADLINE: Duration = Duration::from_secs(30);
