@@ -278,3 +278,50 @@ pub fn promtool_check_metrics(exposition: &str) -> PromtoolReport {
         ),
     }
 }
+
+// === Helpers for the dashboard tests ===
+
+impl Prometheus {
+    /// Runs an instant query and returns the `data` object of the API response, or the
+    /// error Prometheus returned, such as a parse error.
+    pub fn try_query(&self, expression: &str) -> Result<serde_json::Value, String> {
+        let response = http_client()
+            .get(self.url("/api/v1/query"))
+            .query(&[("query", expression)])
+            .send()
+            .map_err(|error| format!("querying Prometheus failed: {error}"))?;
+        api_data(response)
+    }
+
+    /// Returns the series that match `selector` (the series API), or the error
+    /// Prometheus returned.
+    pub fn series(&self, selector: &str) -> Result<Vec<serde_json::Value>, String> {
+        let response = http_client()
+            .get(self.url("/api/v1/series"))
+            .query(&[("match[]", selector)])
+            .send()
+            .map_err(|error| format!("querying Prometheus series failed: {error}"))?;
+        let data = api_data(response)?;
+        Ok(data.as_array().cloned().unwrap_or_default())
+    }
+}
+
+/// Returns `data` of a Prometheus API response, or its `errorType` and `error`.
+fn api_data(response: reqwest::blocking::Response) -> Result<serde_json::Value, String> {
+    let body: serde_json::Value = response
+        .json()
+        .map_err(|error| format!("Prometheus did not answer with JSON: {error}"))?;
+    if body["status"] == "success" {
+        Ok(body["data"].clone())
+    } else {
+        Err(format!("{}: {}", body["errorType"], body["error"]))
+    }
+}
+
+/// Replaces the file at `path` by renaming a finished file over it, so that a file watcher
+/// never reads it half written.
+pub fn replace_file(path: &Path, content: &str) {
+    let staging = path.with_extension("staging");
+    std::fs::write(&staging, content).expect("writing the staging file");
+    std::fs::rename(&staging, path).expect("renaming the staging file over the target");
+}
