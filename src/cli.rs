@@ -22,7 +22,8 @@ pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:10041";
         objects from the fleet's hub cluster, classifies each profile's and backend's condition into \
         a documented troubleshooting case, and serves the result as Prometheus metrics, together \
         with Azure Traffic Manager limit headroom.\n\n\
-        With --from-file it reads snapshot files instead of a live hub."
+        It watches the hub through the Kubernetes API (see --kubeconfig); with --from-file it \
+        reads snapshot files instead."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -66,6 +67,9 @@ pub struct RunArgs {
     /// (21Vianet), usgovtrafficmanager.net (Government).
     #[arg(long, value_name = "SUFFIX", default_value = "trafficmanager.net")]
     pub dns_suffix: String,
+
+    #[command(flatten)]
+    pub live: crate::source::live::LiveArgs,
 
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
