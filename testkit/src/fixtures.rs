@@ -15,8 +15,9 @@ pub fn load_objects(path: &Path) -> Vec<Value> {
         .unwrap_or_else(|error| panic!("cannot read fixture {}: {error}", path.display()));
     let mut objects = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(&text) {
-        let value: Value = serde::Deserialize::deserialize(document)
-            .unwrap_or_else(|error| panic!("fixture {} is not valid YAML: {error}", path.display()));
+        let value: Value = serde::Deserialize::deserialize(document).unwrap_or_else(|error| {
+            panic!("fixture {} is not valid YAML: {error}", path.display())
+        });
         match value {
             Value::Null => {}
             Value::Object(mut map) if map.get("kind").and_then(Value::as_str) == Some("List") => {

@@ -41,6 +41,11 @@ const READ_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
 /// Builds the client: `--kubeconfig` and `--context` when given, otherwise `KUBECONFIG`
 /// or `~/.kube/config`, otherwise the pod's service account.
 pub async fn connect(args: &LiveArgs) -> Result<Client, ConnectError> {
+    // kube's TLS uses rustls with ring. When another crate in the same build enables
+    // rustls' aws-lc-rs provider too, rustls cannot choose and panics on first use, so
+    // choose here. An error means a provider is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
     let options = KubeConfigOptions {
         context: args.context.clone(),
         cluster: None,

@@ -25,7 +25,10 @@ type Chunk = Result<Frame<Bytes>, std::io::Error>;
 /// `--min-request-timeout` of 1800 s.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
-pub async fn handle(inner: Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    inner: Arc<Inner>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let delay = inner.faults().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -43,19 +46,28 @@ pub async fn handle(inner: Arc<Inner>, request: Request<Incoming>) -> Result<Res
 
     let response = match segments.as_slice() {
         ["version"] => discovery(&inner, version_document()),
-        ["api"] => discovery(&inner, json!({
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": inner.address.to_string()}],
-        })),
-        ["api", "v1"] => discovery(&inner, json!({
-            "kind": "APIResourceList",
-            "groupVersion": "v1",
-            "resources": [],
-        })),
+        ["api"] => discovery(
+            &inner,
+            json!({
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": inner.address.to_string()}],
+            }),
+        ),
+        ["api", "v1"] => discovery(
+            &inner,
+            json!({
+                "kind": "APIResourceList",
+                "groupVersion": "v1",
+                "resources": [],
+            }),
+        ),
         ["apis"] => {
             let groups = group_documents(&inner.store().types);
-            discovery(&inner, json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+            discovery(
+                &inner,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
         }
         ["apis", group] => {
             let groups = group_documents(&inner.store().types);
@@ -76,10 +88,36 @@ pub async fn handle(inner: Arc<Inner>, request: Request<Incoming>) -> Result<Res
             collection(&inner, group, version, None, plural, None, &query).await
         }
         ["apis", group, version, "namespaces", namespace, plural] => {
-            collection(&inner, group, version, Some(namespace), plural, None, &query).await
+            collection(
+                &inner,
+                group,
+                version,
+                Some(namespace),
+                plural,
+                None,
+                &query,
+            )
+            .await
         }
-        ["apis", group, version, "namespaces", namespace, plural, name] => {
-            collection(&inner, group, version, Some(namespace), plural, Some(name), &query).await
+        [
+            "apis",
+            group,
+            version,
+            "namespaces",
+            namespace,
+            plural,
+            name,
+        ] => {
+            collection(
+                &inner,
+                group,
+                version,
+                Some(namespace),
+                plural,
+                Some(name),
+                &query,
+            )
+            .await
         }
         _ => not_found(&inner),
     };
@@ -130,7 +168,10 @@ fn version_document() -> Value {
 fn group_documents(types: &[ResourceType]) -> Vec<Value> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for resource_type in types.iter().filter(|t| !t.versions.is_empty()) {
-        let index = match groups.iter().position(|(name, _)| *name == resource_type.group) {
+        let index = match groups
+            .iter()
+            .position(|(name, _)| *name == resource_type.group)
+        {
             Some(index) => index,
             None => {
                 groups.push((resource_type.group.clone(), Vec::new()));
@@ -231,7 +272,11 @@ async fn collection(
         .entry((plural.to_owned(), verb))
         .or_default() += 1;
 
-    if inner.faults().forbidden.contains(&(plural.to_owned(), verb)) {
+    if inner
+        .faults()
+        .forbidden
+        .contains(&(plural.to_owned(), verb))
+    {
         inner.stats().forbidden_sent += 1;
         let scope = match namespace {
             Some(namespace) => format!("in the namespace \"{namespace}\""),
@@ -254,7 +299,9 @@ async fn collection(
                 .into_iter()
                 .find(|o| o["metadata"]["name"] == name);
             match found {
-                Some(object) => json_response(StatusCode::OK, &with_api_version(object, &api_version)),
+                Some(object) => {
+                    json_response(StatusCode::OK, &with_api_version(object, &api_version))
+                }
                 None => status_response(
                     StatusCode::NOT_FOUND,
                     "NotFound",
@@ -301,7 +348,9 @@ async fn list(
         let half = Bytes::copy_from_slice(&body[..body.len() / 2]);
         let chunks: Vec<Chunk> = vec![
             Ok(Frame::data(half)),
-            Err(std::io::Error::other("response cut short by the test API server")),
+            Err(std::io::Error::other(
+                "response cut short by the test API server",
+            )),
         ];
         return streaming_response(StreamBody::new(stream::iter(chunks)).boxed());
     }
@@ -362,6 +411,8 @@ impl WatchTask {
         let mut changes = self.inner.changes.subscribe();
         let mut cuts = self.inner.cuts.subscribe();
         cuts.borrow_and_update();
+        let mut ends = self.inner.ends.subscribe();
+        ends.borrow_and_update();
 
         let start = {
             let store = self.inner.store();
@@ -404,7 +455,13 @@ impl WatchTask {
         let mut bookmark_timer = tokio::time::interval(self.inner.bookmark_interval);
         bookmark_timer.reset();
         loop {
-            let events: Vec<HistoryEvent> = {
+            if ends.has_changed().unwrap_or(true) {
+                return;
+            }
+            let held = self.inner.hold.load(std::sync::atomic::Ordering::SeqCst);
+            let events: Vec<HistoryEvent> = if held {
+                Vec::new()
+            } else {
                 let store = self.inner.store();
                 let events = store.events_after(last, &self.plural, self.namespace.as_deref());
                 last = last.max(store.resource_version);
@@ -430,6 +487,7 @@ impl WatchTask {
                     }
                     self.inner.stats().bookmarks_sent += 1;
                 }
+                _ = ends.changed() => return,
                 _ = cuts.changed() => {
                     self.inner.stats().watches_cut += 1;
                     let partial = Bytes::from_static(b"{\"type\":\"MODIFIED\",\"object\":{\"kind\":");
@@ -491,7 +549,11 @@ fn status_response(status: StatusCode, reason: &str, message: &str) -> Response<
 
 fn json_response(status: StatusCode, document: &Value) -> Response<Body> {
     let body = serde_json::to_vec(document).expect("JSON values always serialize");
-    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     *response.status_mut() = status;
     response
         .headers_mut()

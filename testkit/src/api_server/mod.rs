@@ -67,7 +67,11 @@ impl ResourceType {
             ResourceType::fleet("TrafficManagerProfile", &["tmp"], &["v1beta1", "v1alpha1"]),
             ResourceType::fleet("TrafficManagerBackend", &["tmb"], &["v1beta1", "v1alpha1"]),
             ResourceType::fleet("ServiceImport", &["svcimport"], &["v1alpha1"]),
-            ResourceType::fleet("InternalServiceExport", &["internalsvcexport"], &["v1alpha1"]),
+            ResourceType::fleet(
+                "InternalServiceExport",
+                &["internalsvcexport"],
+                &["v1alpha1"],
+            ),
         ]
     }
 }
@@ -168,6 +172,10 @@ struct Inner {
     changes: watch::Sender<u64>,
     /// Incremented by `cut_watches`; every open watch cuts its stream when it changes.
     cuts: watch::Sender<u64>,
+    /// Incremented by `lose_watch_history`; every open watch ends cleanly when it changes.
+    ends: watch::Sender<u64>,
+    /// While true, open watches hold back their events.
+    hold: std::sync::atomic::AtomicBool,
     connections: Mutex<HashMap<u64, AbortHandle>>,
     next_connection: AtomicU64,
     bookmark_interval: Duration,
@@ -222,12 +230,15 @@ impl TestApiServer {
         }
         let (changes, _) = watch::channel(store.resource_version);
         let (cuts, _) = watch::channel(0);
+        let (ends, _) = watch::channel(0);
         let inner = Arc::new(Inner {
             store: Mutex::new(store),
             faults: Mutex::default(),
             stats: Mutex::default(),
             changes,
             cuts,
+            ends,
+            hold: std::sync::atomic::AtomicBool::new(false),
             connections: Mutex::default(),
             next_connection: AtomicU64::new(0),
             bookmark_interval: config.bookmark_interval,
@@ -282,7 +293,10 @@ impl TestApiServer {
     pub fn delete(&self, plural: &str, namespace: &str, name: &str) -> bool {
         let (deleted, resource_version) = {
             let mut store = self.inner.store();
-            (store.delete(plural, namespace, name), store.resource_version)
+            (
+                store.delete(plural, namespace, name),
+                store.resource_version,
+            )
         };
         self.inner.notify_change(resource_version);
         deleted
@@ -330,10 +344,26 @@ impl TestApiServer {
         self.inner.cuts.send_modify(|generation| *generation += 1);
     }
 
+    /// Makes open watches miss the changes that `changes` makes: they hold back events
+    /// while it runs, the history is compacted, and then they end cleanly. A client that
+    /// resumes from its last resourceVersion gets 410 Gone and must list again to see
+    /// the changes.
+    pub fn lose_watch_history(&self, changes: impl FnOnce(&TestApiServer)) {
+        self.inner.hold.store(true, Ordering::SeqCst);
+        changes(self);
+        self.compact();
+        self.inner.ends.send_modify(|generation| *generation += 1);
+        self.inner.hold.store(false, Ordering::SeqCst);
+    }
+
     /// Closes every open connection at once, without a response to requests in flight.
     pub fn drop_connections(&self) {
-        let connections: Vec<AbortHandle> =
-            self.inner.connections().drain().map(|(_, handle)| handle).collect();
+        let connections: Vec<AbortHandle> = self
+            .inner
+            .connections()
+            .drain()
+            .map(|(_, handle)| handle)
+            .collect();
         self.inner.stats().connections_dropped += connections.len() as u64;
         for connection in connections {
             connection.abort();
@@ -375,7 +405,8 @@ async fn accept(listener: TcpListener, inner: Arc<Inner>) {
         let connection_inner = inner.clone();
         let task = tokio::spawn(async move {
             let service_inner = connection_inner.clone();
-            let service = service_fn(move |request| handler::handle(service_inner.clone(), request));
+            let service =
+                service_fn(move |request| handler::handle(service_inner.clone(), request));
             // Errors here are the client going away or a fault closing the connection.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

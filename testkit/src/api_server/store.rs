@@ -88,8 +88,14 @@ impl Store {
             .unwrap_or_else(|| panic!("the test API server has no resource type for kind {kind:?}"))
             .plural
             .clone();
-        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(
             !namespace.is_empty() && !name.is_empty(),
             "object of kind {kind} needs metadata.namespace and metadata.name"
@@ -174,7 +180,9 @@ impl Store {
         plural: &str,
         namespace: Option<&str>,
     ) -> Vec<HistoryEvent> {
-        let start = self.history.partition_point(|e| e.resource_version <= after);
+        let start = self
+            .history
+            .partition_point(|e| e.resource_version <= after);
         self.history[start..]
             .iter()
             .filter(|e| e.plural == plural && namespace.is_none_or(|n| n == e.namespace))
