@@ -346,13 +346,19 @@ async fn list(
         inner.stats().lists_cut_short += 1;
         let body = serde_json::to_vec(&document).expect("JSON values always serialize");
         let half = Bytes::copy_from_slice(&body[..body.len() / 2]);
-        let chunks: Vec<Chunk> = vec![
-            Ok(Frame::data(half)),
-            Err(std::io::Error::other(
-                "response cut short by the test API server",
-            )),
-        ];
-        return streaming_response(StreamBody::new(stream::iter(chunks)).boxed());
+        let (sender, receiver) = mpsc::channel::<Chunk>(2);
+        tokio::spawn(async move {
+            let _ = sender.send(Ok(Frame::data(half))).await;
+            // Lets the headers and the first half reach the client before the
+            // connection breaks; without the pause hyper may drop them unsent.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = sender
+                .send(Err(std::io::Error::other(
+                    "response cut short by the test API server",
+                )))
+                .await;
+        });
+        return streaming_response(channel_body(receiver));
     }
     json_response(StatusCode::OK, &document)
 }
@@ -365,10 +371,7 @@ fn watch(
     query: &Query,
 ) -> Response<Body> {
     let (sender, receiver) = mpsc::channel::<Chunk>(64);
-    let body = StreamBody::new(stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    }))
-    .boxed();
+    let body = channel_body(receiver);
 
     if take_one(&mut inner.faults().hang_watches, &resource_type.plural) {
         inner.stats().watches_hung += 1;
@@ -513,6 +516,14 @@ impl WatchTask {
             .await
             .map_err(|_| ())
     }
+}
+
+/// Returns a streaming body fed by a channel; an `Err` chunk breaks the connection.
+fn channel_body(receiver: mpsc::Receiver<Chunk>) -> Body {
+    StreamBody::new(stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    }))
+    .boxed()
 }
 
 /// Decrements a per-resource fault counter; returns whether the fault applies now.
