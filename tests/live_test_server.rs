@@ -319,7 +319,8 @@ async fn cut_and_dropped_watches_fail() {
             == 1
     })
     .await;
-    // Give the watch task time to subscribe to the cut signal before it is sent.
+    // An event read from the stream shows that the watch task runs, and so has
+    // subscribed to the cut signal.
     server.apply(profile("marker"));
     let _ = read_events(&mut cut, 1).await;
     server.cut_watches();

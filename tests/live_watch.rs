@@ -117,11 +117,13 @@ async fn add_change_delete_show_in_metrics() {
         .await;
 
     server.apply(profile("live", "added", "False", "DNSNameNotAvailable"));
-    exporter
+    let metrics = exporter
         .wait_for_metrics("the problem entered a second time", CHANGE_DEADLINE, |m| {
             sample(m, entered) == Some(entered_before + 1.0)
         })
         .await;
+    let to_unknown = "fleet_dns_lb_condition_transitions_total{kind=\"TrafficManagerProfile\",condition=\"Programmed\",status=\"Unknown\"}";
+    assert!(sample(&metrics, to_unknown) >= Some(1.0), "{metrics}");
 
     assert!(server.delete(PROFILES, "live", "added"));
     let metrics = exporter

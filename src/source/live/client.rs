@@ -8,7 +8,7 @@ use kube::{Client, Config};
 
 use super::LiveArgs;
 
-/// Why no client for the hub's API server could be built.
+/// Failure to build a client for the hub's API server.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(

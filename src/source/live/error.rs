@@ -1,4 +1,4 @@
-//! Classes of hub API errors for metric labels, and log messages that say what to do.
+//! Classes of hub API errors for metric labels, and the next step each log message names.
 
 use kube::runtime::watcher;
 
@@ -93,10 +93,10 @@ fn chain_has_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
         if error.is::<tower::timeout::error::Elapsed>() {
             return true;
         }
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
         }
         source = error.source();
     }

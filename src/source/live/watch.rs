@@ -22,7 +22,7 @@ use crate::objects::{HubObject, ObjectKey};
 use crate::source::Readiness;
 use crate::state::Hub;
 
-/// What every watch of a run shares.
+/// State that every watch of a run shares.
 pub struct Shared {
     pub client: Client,
     pub hub: Hub,
@@ -52,7 +52,7 @@ impl Shared {
     }
 }
 
-/// What one watch reads: a kind at its discovered version, in one namespace or all.
+/// Scope of one watch: a kind at its discovered version, in one namespace or all.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub kind: Kind,

@@ -21,8 +21,9 @@ use super::{Inner, ResourceType, Verb};
 type Body = BoxBody<Bytes, std::io::Error>;
 type Chunk = Result<Frame<Bytes>, std::io::Error>;
 
-/// Longest watch when the client sets no `timeoutSeconds`, as the API server's default
-/// `--min-request-timeout` of 1800 s.
+/// Maximum watch duration when the client sets no `timeoutSeconds`. The real API server
+/// picks a random duration between its `--min-request-timeout` (default 1800 s) and twice
+/// that; this server uses the lower bound.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
 
 pub async fn handle(
