@@ -275,10 +275,14 @@ async fn hung_list_times_out_and_retries() {
         server.stats().lists_hung == 1
     })
     .await;
+    let hung_at = std::time::Instant::now();
     let (status, _) = exporter.get("/readyz").await;
     assert_eq!(status, 503, "ready while the profile list hangs");
 
-    exporter.wait_ready(CHANGE_DEADLINE).await;
+    // --request-timeout 1 plus the first backoff (at most 1.6 s) ends the hang; the
+    // socket read timeout alone (--watch-timeout 3 plus 10 s) would take 13 s.
+    exporter.wait_ready(Duration::from_secs(9)).await;
+    assert!(hung_at.elapsed() < Duration::from_secs(9));
     let metrics = exporter.metrics().await;
     assert!(
         sample(
@@ -452,4 +456,22 @@ async fn namespace_flag_limits_scope() {
     let metrics = exporter.metrics().await;
     assert!(has_profile(&metrics, "web", "checkout"), "{metrics}");
     assert!(has_profile(&metrics, "team-a", "webapp"), "{metrics}");
+}
+
+#[test]
+fn missing_kubeconfig_named_in_error() {
+    let output = std::process::Command::new(common::EXPORTER)
+        .args([
+            "--kubeconfig",
+            "/nonexistent/hub.kubeconfig",
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ])
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run the exporter");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/hub.kubeconfig"), "{stderr}");
+    assert!(stderr.contains("--kubeconfig"), "{stderr}");
 }

@@ -1,5 +1,9 @@
 //! One watch: a kind in all namespaces or in one namespace, from the initial list on,
 //! applied to the hub state event by event.
+//!
+//! The hub state is the store. A kube-runtime reflector is not used, because its store
+//! would keep a second copy of every object; a complete list replaces the kind's objects
+//! in the hub state in one step instead, as the reflector does with its own store.
 
 use std::fmt::Debug;
 use std::pin::pin;
