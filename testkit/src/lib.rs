@@ -8,5 +8,5 @@
 pub mod api_server;
 mod fixtures;
 
-pub use api_server::{Faults, ResourceType, Stats, TestApiServer, Verb};
+pub use api_server::{FLEET_GROUP, Faults, ResourceType, ServerConfig, Stats, TestApiServer, Verb};
 pub use fixtures::load_objects;

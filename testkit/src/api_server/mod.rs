@@ -2,11 +2,11 @@
 //!
 //! It serves discovery (`/version`, `/api`, `/api/v1`, `/apis`, the group and its
 //! versions), and list, get and watch of the registered resource types, cluster-wide
-//! and per namespace. Watches send ADDED, MODIFIED, DELETED and, when the client asks
-//! with `allowWatchBookmarks`, BOOKMARK events, resume from a `resourceVersion`, end
-//! after `timeoutSeconds`, and answer an expired `resourceVersion` with a 410 Gone error
-//! event, as the real API server does. [`Faults`] adds 403 answers, hung and cut-short
-//! responses, delays, dropped connections and downtime.
+//! and per namespace. Watches send ADDED, MODIFIED, DELETED and, when the client sets
+//! `allowWatchBookmarks`, BOOKMARK events. They resume from a `resourceVersion`, end
+//! after `timeoutSeconds`, and reply to an expired `resourceVersion` with a 410 Gone
+//! error event, as the real API server does. [`Faults`] adds 403 responses, hung and
+//! cut-short responses, delays, dropped connections and downtime.
 //!
 //! NOTE: lists ignore `limit` and always return every object in one response, which the
 //! API allows; `continue` tokens are never issued.
@@ -59,7 +59,7 @@ impl ResourceType {
         }
     }
 
-    /// The four kinds the exporter reads, at the versions current fleet-networking CRDs
+    /// Returns the four kinds the exporter reads, at the versions current fleet-networking CRDs
     /// serve: the Traffic Manager kinds at v1beta1 and v1alpha1, ServiceImport and
     /// InternalServiceExport at v1alpha1.
     pub fn fleet_defaults() -> Vec<ResourceType> {
@@ -76,7 +76,7 @@ impl ResourceType {
     }
 }
 
-/// An API verb the server can be told to forbid.
+/// An API verb that a test can forbid with [`Faults::forbidden`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verb {
     Get,
@@ -97,7 +97,7 @@ impl Verb {
 /// Faults the server injects, set through [`TestApiServer::faults`].
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
-    /// Requests answered with 403 Forbidden, by plural resource name.
+    /// Requests that get 403 Forbidden, by plural resource name and verb.
     pub forbidden: BTreeSet<(String, Verb)>,
     /// Number of upcoming list requests, per plural, that get no response at all.
     pub hang_lists: BTreeMap<String, u32>,
@@ -113,7 +113,7 @@ pub struct Faults {
     pub down: bool,
 }
 
-/// What the server has done, so that tests can check a fault really happened.
+/// Counters of what the server did, so that tests can check a fault really happened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Requests per (plural resource name, verb), counted before faults apply.
@@ -122,7 +122,7 @@ pub struct Stats {
     pub discovery_requests: u64,
     pub forbidden_sent: u64,
     pub not_found_sent: u64,
-    /// Watches answered with a 410 Gone error event.
+    /// Watches that got a 410 Gone error event.
     pub gone_sent: u64,
     pub lists_hung: u64,
     pub lists_cut_short: u64,
@@ -149,8 +149,8 @@ impl Stats {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub types: Vec<ResourceType>,
-    /// Interval of BOOKMARK events on watches that allow them. The real API server sends
-    /// them about once a minute; tests use a shorter interval.
+    /// Interval of BOOKMARK events on watches that allow them. The real API server
+    /// chooses when to send them; a short interval lets tests see some.
     pub bookmark_interval: Duration,
 }
 
@@ -394,6 +394,8 @@ impl Drop for TestApiServer {
 async fn accept(listener: TcpListener, inner: Arc<Inner>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, for example; wait instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         if inner.faults().down {
