@@ -91,7 +91,10 @@ fn binding_connects_role_and_account() {
     let subject = &binding["subjects"][0];
     assert_eq!(subject["kind"], "ServiceAccount");
     assert_eq!(subject["name"], account["metadata"]["name"]);
-    assert_eq!(subject["namespace"], account["metadata"]["namespace"]);
+    assert_eq!(
+        subject["namespace"],
+        read("kustomization.yaml")["namespace"]
+    );
     assert_eq!(
         deployment["spec"]["template"]["spec"]["serviceAccountName"],
         account["metadata"]["name"]
@@ -103,12 +106,14 @@ fn deployment_probes_exporter_endpoints() {
     let deployment = read("deployment.yaml");
     let service = read("service.yaml");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(container["ports"][0]["containerPort"], 10041);
-    assert_eq!(container["ports"][0]["name"], "metrics");
+    let port = &container["ports"][0];
+    assert_eq!(port["containerPort"], 10041);
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["port"], port["name"]);
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
-    assert_eq!(container["readinessProbe"]["httpGet"]["port"], "metrics");
+    assert_eq!(container["readinessProbe"]["httpGet"]["port"], port["name"]);
     assert_eq!(service["spec"]["ports"][0]["port"], 10041);
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], port["name"]);
     assert_eq!(
         service["spec"]["selector"],
         deployment["spec"]["template"]["metadata"]["labels"]
