@@ -475,3 +475,61 @@ fn missing_kubeconfig_named_in_error() {
     assert!(stderr.contains("/nonexistent/hub.kubeconfig"), "{stderr}");
     assert!(stderr.contains("--kubeconfig"), "{stderr}");
 }
+
+#[tokio::test]
+async fn crd_version_change_and_removal_followed() {
+    let server = TestApiServer::start(hub_objects()).await.unwrap();
+    let exporter = Exporter::start(&server, &[]);
+    exporter.wait_ready(CHANGE_DEADLINE).await;
+
+    server.serve_versions(PROFILES, &["v1alpha1"]);
+    common::eventually("the switch to v1alpha1", CHANGE_DEADLINE, || {
+        exporter
+            .logs()
+            .lines()
+            .any(|l| l.contains("serves another version") && l.contains("v1alpha1"))
+    })
+    .await;
+    wait_converged(&exporter, &server).await;
+
+    server.serve_versions(PROFILES, &[]);
+    let up = "fleet_dns_lb_source_up{source=\"kube\",target=\"trafficmanagerprofiles\"}";
+    let metrics = exporter
+        .wait_for_metrics(
+            "profile series removed with the CRD",
+            CHANGE_DEADLINE,
+            |m| {
+                sample(m, up) == Some(0.0)
+                    && !m.contains("{kind=\"TrafficManagerProfile\",namespace=")
+            },
+        )
+        .await;
+    assert!(
+        metrics.contains("{kind=\"TrafficManagerBackend\",namespace="),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_server_at_start_waits() {
+    let server = TestApiServer::start(hub_objects()).await.unwrap();
+    server.faults(|f| f.down = true);
+    let exporter = Exporter::start(&server, &[]);
+
+    eventually("refused connections", CHANGE_DEADLINE, || {
+        server.stats().connections_refused >= 2
+    })
+    .await;
+    let (status, body) = exporter.get("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("kube discovery"), "{body}");
+
+    server.faults(|f| f.down = false);
+    exporter.wait_ready(CHANGE_DEADLINE).await;
+    wait_converged(&exporter, &server).await;
+    let metrics = exporter.metrics().await;
+    assert!(
+        metrics.contains("fleet_dns_lb_discovery_errors_total{error=\"connection\"}"),
+        "{metrics}"
+    );
+}
