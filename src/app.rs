@@ -12,6 +12,7 @@ use crate::metrics::exposition::Format;
 use crate::metrics::own::ExporterMetrics;
 use crate::source::Readiness;
 use crate::source::file::{FileSource, SnapshotError};
+use crate::source::live::{ConnectError, LiveSource};
 use crate::state::Hub;
 use crate::web_config::WebConfigError;
 use crate::web_config::reload::WebConfigReloader;
@@ -21,10 +22,10 @@ use crate::web_config::reload::WebConfigReloader;
 pub enum RunError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    #[error(
-        "no source of hub objects: pass --from-file PATH (watching a live hub is not available in this build)"
-    )]
-    NoSource,
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("--once needs --from-file: it prints one exposition of snapshot files")]
+    OnceWithoutFile,
     #[error(
         "cannot listen on {address}: {source}; choose another address with --web.listen-address"
     )]
@@ -36,26 +37,36 @@ pub enum RunError {
     WebConfig(#[from] WebConfigError),
 }
 
+/// Where hub objects come from: snapshot files, or the hub's API server.
+enum Source {
+    File(FileSource),
+    Live(LiveSource),
+}
+
 /// Runs the exporter until SIGTERM or Ctrl-C, or prints one exposition with `--once`.
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let metrics = Arc::new(ExporterMetrics::new());
     let hub = Hub::new(args.hub_config(), metrics);
     let readiness = Arc::new(Readiness::default());
 
-    if args.source.from_file.is_empty() {
-        return Err(RunError::NoSource);
-    }
-    let mut file_source = FileSource::new(
-        args.source.from_file.clone(),
-        hub.clone(),
-        readiness.clone(),
-    );
-    file_source.load_initial()?;
-
-    if args.once {
-        print!("{}", hub.encode(Format::Text));
-        return Ok(());
-    }
+    let source = if args.source.from_file.is_empty() {
+        if args.once {
+            return Err(RunError::OnceWithoutFile);
+        }
+        Source::Live(LiveSource::connect(&args.live, hub.clone(), readiness.clone()).await?)
+    } else {
+        let mut file_source = FileSource::new(
+            args.source.from_file.clone(),
+            hub.clone(),
+            readiness.clone(),
+        );
+        file_source.load_initial()?;
+        if args.once {
+            print!("{}", hub.encode(Format::Text));
+            return Ok(());
+        }
+        Source::File(file_source)
+    };
 
     let web_config = match &args.web.web_config_file {
         Some(path) => Some(WebConfigReloader::start(path.clone())?),
@@ -70,7 +81,10 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         })?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let watcher = tokio::spawn(file_source.watch(shutdown.clone()));
+    let watcher = match source {
+        Source::File(file_source) => tokio::spawn(file_source.watch(shutdown.clone())),
+        Source::Live(live_source) => tokio::spawn(live_source.run(shutdown.clone())),
+    };
 
     let settings = match web_config {
         Some(reloader) => {
@@ -89,7 +103,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     serve(listener, router(state), settings, limits, shutdown.clone()).await;
     shutdown.cancel();
     if let Err(error) = watcher.await {
-        warn!(%error, "file source task ended abnormally");
+        warn!(%error, "source task ended abnormally");
     }
     info!("stopped");
     Ok(())

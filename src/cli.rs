@@ -22,8 +22,9 @@ pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:10041";
         objects from the fleet's hub cluster, classifies each profile's and backend's condition into \
         a documented troubleshooting case, and serves the result as Prometheus metrics, together \
         with Azure Traffic Manager limit headroom.\n\n\
-        With --from-file it reads snapshot files instead of a live hub. The diagnose subcommand \
-        prints a troubleshooting report instead of serving metrics.",
+        It watches the hub through the Kubernetes API (see --kubeconfig); with --from-file it \
+        reads snapshot files instead. The diagnose subcommand prints a troubleshooting report \
+        instead of serving metrics.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -118,6 +119,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub hub: HubArgs,
+
+    #[command(flatten)]
+    pub live: crate::source::live::LiveArgs,
 
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]

@@ -54,6 +54,27 @@ pub struct ConditionLabels {
     pub status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatchEventLabels {
+    pub kind: String,
+    /// `applied` (added, changed, or listed) or `deleted`.
+    pub event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatchErrorLabels {
+    pub kind: String,
+    /// Error class, such as `forbidden`, `gone` or `timeout`; see the live source's
+    /// `ErrorClass` for every value.
+    pub error: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// Error class, as in [`WatchErrorLabels::error`].
+    pub error: String,
+}
+
 /// Counters and gauges about the exporter itself, registered under the `fleet_dns_lb` prefix.
 pub struct ExporterMetrics {
     registry: Registry,
@@ -65,6 +86,11 @@ pub struct ExporterMetrics {
     pub problem_entered: Family<ProblemLabels, Counter>,
     pub limit_reached_entered: Family<ProblemLabels, Counter>,
     pub condition_transitions: Family<ConditionLabels, Counter>,
+    pub watch_events: Family<WatchEventLabels, Counter>,
+    pub watch_relists: Family<KindLabels, Counter>,
+    pub watch_errors: Family<WatchErrorLabels, Counter>,
+    pub watch_last_event: Family<KindLabels, Gauge<f64, AtomicU64>>,
+    pub discovery_errors: Family<ErrorLabels, Counter>,
 }
 
 impl ExporterMetrics {
@@ -79,6 +105,11 @@ impl ExporterMetrics {
             problem_entered: Family::default(),
             limit_reached_entered: Family::default(),
             condition_transitions: Family::default(),
+            watch_events: Family::default(),
+            watch_relists: Family::default(),
+            watch_errors: Family::default(),
+            watch_last_event: Family::default(),
+            discovery_errors: Family::default(),
             registry: Registry::default(),
         };
 
@@ -126,6 +157,32 @@ impl ExporterMetrics {
             "condition_transitions",
             "Status changes of a profile's or backend's classified condition, by the status it moved to",
             metrics.condition_transitions.clone(),
+        );
+
+        registry.register(
+            "watch_events",
+            "Objects received from the hub API, by kind and event: applied counts listed, added and changed objects, deleted counts deletions.",
+            metrics.watch_events.clone(),
+        );
+        registry.register(
+            "watch_relists",
+            "Full lists of a kind after the first one, made after an error or an expired resourceVersion (410 Gone).",
+            metrics.watch_relists.clone(),
+        );
+        registry.register(
+            "watch_errors",
+            "Failed list and watch requests to the hub API, by kind and error class.",
+            metrics.watch_errors.clone(),
+        );
+        registry.register(
+            "watch_last_event_timestamp_seconds",
+            "Time of the last list or watch event received for a kind, in Unix seconds.",
+            metrics.watch_last_event.clone(),
+        );
+        registry.register(
+            "discovery_errors",
+            "Failed API discovery requests to the hub, by error class.",
+            metrics.discovery_errors.clone(),
         );
 
         let metrics = ExporterMetrics {

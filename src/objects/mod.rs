@@ -7,9 +7,10 @@
 //! dropping it. The schemas are the fleet-networking CRDs copied under `crds/`.
 
 mod decode;
+mod resource;
 mod types;
 
-pub use decode::{DecodeError, ObjectError, decode_object};
+pub use decode::{API_GROUP, DecodeError, ObjectError, decode_object};
 pub use types::*;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

@@ -2,6 +2,7 @@
 //! reports when its initial load is complete, which `/readyz` waits for.
 
 pub mod file;
+pub mod live;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
