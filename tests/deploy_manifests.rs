@@ -1,8 +1,13 @@
 //! The Kubernetes manifests under deploy/: every file parses, the kustomization lists
-//! exactly the files there, and the workload keeps the settings that a security review
-//! checks.
+//! exactly the files there, RBAC grants read access to exactly the four resources, and
+//! the workload keeps the settings that a security review checks.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fleet_dns_lb_exporter::catalogue::Kind;
+use fleet_dns_lb_exporter::source::live::CLUSTER_ROLE;
 
 use fleet_dns_lb_exporter::cli::DEFAULT_LISTEN_ADDRESS;
 use serde::Deserialize;
@@ -58,6 +63,22 @@ fn objects_of_kind(kind: &str) -> Vec<Value> {
         .into_iter()
         .filter(|(_, object)| object["kind"] == kind)
         .map(|(_, object)| object)
+        .collect()
+}
+
+/// Returns the one object in deploy/NAME.
+fn read(name: &str) -> Value {
+    let mut objects = documents(&deploy_directory().join(name));
+    assert_eq!(objects.len(), 1, "deploy/{name} should hold one object");
+    objects.remove(0)
+}
+
+fn strings(value: &Value) -> BTreeSet<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list, found {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_owned())
         .collect()
 }
 
@@ -258,6 +279,10 @@ fn service_monitor_scrapes_metrics_port() {
     assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
     let endpoint = &monitor["spec"]["endpoints"][0];
     assert_eq!(endpoint["path"], "/metrics");
+    assert_eq!(
+        endpoint["honorLabels"], true,
+        "without honorLabels the object's namespace label becomes exported_namespace"
+    );
     let port_name = endpoint["port"]
         .as_str()
         .expect("the ServiceMonitor endpoint has no port");
@@ -306,4 +331,89 @@ fn service_monitor_scrapes_metrics_port() {
             );
         }
     }
+}
+
+#[test]
+fn cluster_role_grants_only_reads() {
+    let role = read("clusterrole.yaml");
+    assert_eq!(role["kind"], "ClusterRole");
+    assert_eq!(role["metadata"]["name"], CLUSTER_ROLE);
+
+    let allowed: BTreeSet<String> = ["get", "list", "watch"].map(str::to_owned).into();
+    let expected_resources: BTreeSet<String> =
+        Kind::ALL.iter().map(|k| k.plural().to_owned()).collect();
+    let mut granted_resources = BTreeSet::new();
+    for rule in role["rules"].as_array().expect("rules") {
+        let verbs = strings(&rule["verbs"]);
+        assert!(verbs.is_subset(&allowed), "rule grants {verbs:?}: {rule}");
+        assert!(!verbs.contains("*"), "{rule}");
+        if rule.get("nonResourceURLs").is_some() {
+            assert_eq!(verbs, ["get".to_owned()].into(), "{rule}");
+            for url in strings(&rule["nonResourceURLs"]) {
+                assert!(
+                    url == "/version" || url.starts_with("/api"),
+                    "non-resource URL {url} is not a discovery path"
+                );
+            }
+            continue;
+        }
+        assert_eq!(
+            strings(&rule["apiGroups"]),
+            ["networking.fleet.azure.com".to_owned()].into(),
+            "{rule}"
+        );
+        assert_eq!(verbs, allowed, "{rule}");
+        granted_resources.extend(strings(&rule["resources"]));
+    }
+    assert_eq!(granted_resources, expected_resources);
+}
+
+#[test]
+fn binding_connects_role_and_account() {
+    let binding = read("clusterrolebinding.yaml");
+    let account = read("serviceaccount.yaml");
+    let deployment = read("deployment.yaml");
+    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(binding["roleRef"]["name"], CLUSTER_ROLE);
+    let subject = &binding["subjects"][0];
+    assert_eq!(subject["kind"], "ServiceAccount");
+    assert_eq!(subject["name"], account["metadata"]["name"]);
+    assert_eq!(
+        subject["namespace"],
+        read("kustomization.yaml")["namespace"]
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        account["metadata"]["name"]
+    );
+}
+
+#[test]
+fn kubectl_kustomize_builds() {
+    let Ok(output) = Command::new("kubectl")
+        .args(["kustomize"])
+        .arg(deploy_directory())
+        .output()
+    else {
+        println!("NOTE: kubectl is not installed, so `kubectl kustomize deploy/` was not checked");
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "kubectl kustomize deploy/ failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let objects = text
+        .lines()
+        .filter(|line| line.starts_with("kind: "))
+        .count();
+    // Every object of every listed file, and nothing else, comes out of the build.
+    let listed: usize = read("kustomization.yaml")["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| documents(&deploy_directory().join(file.as_str().unwrap())).len())
+        .sum();
+    assert_eq!(objects, listed, "{text}");
 }

@@ -204,7 +204,18 @@ fn bad_reload_keeps_last_good_data() {
             })
             .map(str::to_owned)
     });
+    // Reading the file must not count as a change: over a second, longer than several
+    // debounce periods, the broken file is not read and counted again.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     let after = exporter.scrape();
+    let failures = after
+        .lines()
+        .find(|l| l.starts_with("fleet_dns_lb_file_reloads_total{") && l.contains("failure"))
+        .unwrap();
+    assert!(
+        failures.ends_with(" 1"),
+        "the broken file was reloaded again: {failures}"
+    );
     assert_eq!(problems(&before), problems(&after));
     assert!(after.contains("fleet_dns_lb_source_up{source=\"file\""));
     assert!(
