@@ -144,6 +144,10 @@ pub struct DiagnoseArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
+    /// Connection to a live hub, used when no --from-file is given.
+    #[command(flatten)]
+    pub live: crate::source::live::LiveArgs,
+
     /// Report format: readable text, or JSON for scripts (the shape is in docs/diagnose.md).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ReportFormat::Text)]
     pub output: ReportFormat,

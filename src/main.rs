@@ -8,7 +8,14 @@ use fleet_dns_lb_exporter::{app, diagnose, telemetry};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Diagnose(args)) = &cli.command {
-        return diagnose::main(args);
+        // The report goes to stdout; stderr carries only warnings, such as a watch that
+        // the hub's RBAC rejects, unless RUST_LOG asks for more.
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
+        if let Err(message) = telemetry::init(telemetry::LogFormat::Text, &filter) {
+            eprintln!("error: {message}");
+            return ExitCode::from(diagnose::EXIT_USAGE);
+        }
+        return diagnose::main(args).await;
     }
     if let Err(message) = telemetry::init(cli.run.log_format, &cli.run.log_level) {
         eprintln!("error: {message}");

@@ -285,12 +285,28 @@ fn invalid_yaml_is_usage_error() {
 }
 
 #[test]
-fn no_source_is_usage_error() {
-    let run = run(&["diagnose"], &[]);
+fn missing_hub_credentials_is_usage_error() {
+    // Without --from-file, diagnose reads the live hub; with no kubeconfig to find and
+    // no in-cluster service account, it stops before any request.
+    let run = run(
+        &["diagnose"],
+        &[
+            ("KUBECONFIG", "/nonexistent/kubeconfig"),
+            ("KUBERNETES_SERVICE_HOST", ""),
+        ],
+    );
     assert_eq!(run.code, EXIT_USAGE);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.contains("--from-file"), "{}", run.stderr);
-    assert!(run.stderr.contains("live source"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/kubeconfig"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("pass --kubeconfig PATH"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -10,12 +10,17 @@ pub mod text;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::catalogue::Kind;
 use crate::cli::{DiagnoseArgs, ReportFormat};
 use crate::metrics::own::ExporterMetrics;
 use crate::objects::ObjectError;
+use crate::source::Readiness;
 use crate::source::file::{SnapshotError, load_snapshot};
+use crate::source::live::{ConnectError, LiveArgs, LiveSource};
 use crate::state::Hub;
 use model::{Report, ReportSettings, build_report};
 
@@ -34,11 +39,12 @@ pub const EXIT_PROBLEMS_FOUND: u8 = 3;
 pub enum DiagnoseError {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    // TODO: read a live hub here once the live source exists; it shares SourceArgs.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     #[error(
-        "diagnose needs --from-file PATH: reading a live hub needs the live source, which this build does not have; docs/diagnose.md shows how to save a snapshot of the hub"
+        "the hub's objects could not be read within {seconds} s (still waiting for: {waiting}); check that the API server is reachable with this kubeconfig and that RBAC allows list and watch; the warnings above name the failing request"
     )]
-    NoSource,
+    HubTimeout { seconds: u64, waiting: String },
     #[error("cannot write the report to stdout: {0}")]
     Write(std::io::Error),
 }
@@ -46,15 +52,17 @@ pub enum DiagnoseError {
 impl DiagnoseError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            DiagnoseError::Snapshot(_) | DiagnoseError::NoSource => EXIT_USAGE,
+            DiagnoseError::Snapshot(_)
+            | DiagnoseError::Connect(_)
+            | DiagnoseError::HubTimeout { .. } => EXIT_USAGE,
             DiagnoseError::Write(_) => EXIT_FAILURE,
         }
     }
 }
 
 /// Runs the subcommand and returns the process's exit status; errors go to stderr on one line.
-pub fn main(args: &DiagnoseArgs) -> ExitCode {
-    match run(args) {
+pub async fn main(args: &DiagnoseArgs) -> ExitCode {
+    match run(args).await {
         Ok(report) if report.problems_found => ExitCode::from(EXIT_PROBLEMS_FOUND),
         Ok(_) => ExitCode::from(EXIT_NO_PROBLEMS),
         Err(error) => {
@@ -69,8 +77,8 @@ pub fn main(args: &DiagnoseArgs) -> ExitCode {
 }
 
 /// Reads the input, builds the report and writes it to stdout.
-pub fn run(args: &DiagnoseArgs) -> Result<Report, DiagnoseError> {
-    let report = load_report(args)?;
+pub async fn run(args: &DiagnoseArgs) -> Result<Report, DiagnoseError> {
+    let report = load_report(args).await?;
     let written = match args.output {
         ReportFormat::Text => {
             // anstream drops the styles unless stdout is a colour terminal and NO_COLOR
@@ -91,36 +99,85 @@ pub fn run(args: &DiagnoseArgs) -> Result<Report, DiagnoseError> {
     Ok(report)
 }
 
-/// Reads every input file into a hub state and builds the report from it.
-pub fn load_report(args: &DiagnoseArgs) -> Result<Report, DiagnoseError> {
-    if args.source.from_file.is_empty() {
-        return Err(DiagnoseError::NoSource);
-    }
+/// Reads the hub, from the input files or from the live API server, and builds the report.
+pub async fn load_report(args: &DiagnoseArgs) -> Result<Report, DiagnoseError> {
     let config = args.hub.hub_config();
     let hub = Hub::new(config.clone(), Arc::new(ExporterMetrics::new()));
 
-    let mut objects = Vec::new();
     let mut rejected: Vec<(String, ObjectError)> = Vec::new();
-    for path in &args.source.from_file {
-        let snapshot = load_snapshot(path)?;
-        objects.extend(snapshot.objects);
-        let source = path.display().to_string();
-        rejected.extend(snapshot.rejected.into_iter().map(|e| (source.clone(), e)));
-    }
-    // An object in several files is taken from the last one, as the exporter does.
-    hub.replace(&Kind::ALL, objects);
+    let sources: Vec<String> = if args.source.from_file.is_empty() {
+        read_live_hub(&args.live, &hub).await?;
+        vec![live_source_name(&args.live)]
+    } else {
+        let mut objects = Vec::new();
+        for path in &args.source.from_file {
+            let snapshot = load_snapshot(path)?;
+            objects.extend(snapshot.objects);
+            let source = path.display().to_string();
+            rejected.extend(snapshot.rejected.into_iter().map(|e| (source.clone(), e)));
+        }
+        // An object in several files is taken from the last one, as the exporter does.
+        hub.replace(&Kind::ALL, objects);
+        args.source
+            .from_file
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    };
 
     let settings = ReportSettings {
         hub: config,
         runbook_base_url: args.runbook_base_url.trim_end_matches('/').to_owned(),
         now: args.now.unwrap_or_else(jiff::Timestamp::now),
-        sources: args
-            .source
-            .from_file
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
+        sources,
     };
     let state = hub.read();
     Ok(build_report(&state, &rejected, &settings))
+}
+
+/// Lists every kind the hub serves into `hub`, the way the exporter starts, then stops.
+///
+/// Waits for discovery and the first list of each kind. An unreachable server or a list
+/// that RBAC rejects keeps the source retrying, so the wait ends after twice the request
+/// timeout, with the sources still pending named in the error.
+async fn read_live_hub(args: &LiveArgs, hub: &Hub) -> Result<(), DiagnoseError> {
+    let readiness = Arc::new(Readiness::default());
+    let source = LiveSource::connect(args, hub.clone(), readiness.clone()).await?;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(source.run(shutdown.clone()));
+
+    let seconds = args.request_timeout.saturating_mul(2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    let result = loop {
+        let waiting = readiness.waiting_for();
+        if waiting.is_empty() {
+            break Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break Err(DiagnoseError::HubTimeout {
+                seconds,
+                waiting: waiting.join(", "),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    shutdown.cancel();
+    let _ = task.await;
+    result
+}
+
+/// Names the live hub in the report's input line.
+fn live_source_name(args: &LiveArgs) -> String {
+    let mut name = String::from("live hub");
+    if let Some(context) = &args.context {
+        name.push_str(&format!(", context {context}"));
+    }
+    if let Some(path) = &args.kubeconfig {
+        name.push_str(&format!(", kubeconfig {}", path.display()));
+    }
+    if !args.namespaces.is_empty() {
+        name.push_str(&format!(", namespaces {}", args.namespaces.join(", ")));
+    }
+    name
 }
