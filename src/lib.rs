@@ -12,6 +12,7 @@ pub mod classify;
 pub mod cli;
 pub mod diagnose;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod objects;
 pub mod source;

@@ -6,11 +6,10 @@ pub mod families;
 pub mod own;
 pub mod render;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::catalogue::{Kind, Problem};
-use crate::objects::HubObject;
+use crate::limits::count_usage;
 use crate::state::{HubConfig, HubState};
 use exposition::{Format, write_sample};
 use families::{OBJECT_FAMILIES, aggregate};
@@ -79,39 +78,17 @@ fn encode_aggregates(out: &mut String, state: &HubState, config: &HubConfig, for
         config.endpoint_limit,
     );
 
-    let mut per_subscription: BTreeMap<&str, i64> = config
-        .subscription_ids
-        .iter()
-        .map(|id| (id.as_str(), 0))
-        .collect();
-    // Endpoints per profile, keyed by (namespace, profile name); every profile gets a row.
-    let mut per_profile: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for entry in state.entries(Kind::TrafficManagerProfile) {
-        let HubObject::Profile(profile) = &entry.object else {
-            continue;
-        };
-        if let Some(subscription) = profile.subscription_id() {
-            *per_subscription.entry(subscription).or_default() += 1;
-        }
-        per_profile.insert((profile.namespace(), profile.name()), 0);
-    }
-    for entry in state.entries(Kind::TrafficManagerBackend) {
-        let HubObject::Backend(backend) = &entry.object else {
-            continue;
-        };
-        let key = (backend.namespace(), backend.spec.profile_name());
-        if let Some(count) = per_profile.get_mut(&key) {
-            *count += i64::try_from(backend.endpoints().len()).unwrap_or(i64::MAX);
-        }
-    }
+    let usage = count_usage(state, config);
+    let per_subscription = &usage.profiles_per_subscription;
+    let per_profile = &usage.endpoints_per_profile;
 
     aggregate::SUBSCRIPTION_PROFILES.write_header(out, format);
-    for (subscription, count) in &per_subscription {
+    for (subscription, count) in per_subscription {
         let labels = [("subscription", *subscription)];
         write_sample(out, aggregate::SUBSCRIPTION_PROFILES.name, &labels, *count);
     }
     aggregate::SUBSCRIPTION_PROFILE_HEADROOM.write_header(out, format);
-    for (subscription, count) in &per_subscription {
+    for (subscription, count) in per_subscription {
         let labels = [("subscription", *subscription)];
         let headroom = config.profile_limit - count;
         write_sample(
@@ -123,12 +100,12 @@ fn encode_aggregates(out: &mut String, state: &HubState, config: &HubConfig, for
     }
 
     aggregate::PROFILE_ENDPOINTS.write_header(out, format);
-    for ((namespace, profile), count) in &per_profile {
+    for ((namespace, profile), count) in per_profile {
         let labels = [("namespace", *namespace), ("profile", *profile)];
         write_sample(out, aggregate::PROFILE_ENDPOINTS.name, &labels, *count);
     }
     aggregate::PROFILE_ENDPOINT_HEADROOM.write_header(out, format);
-    for ((namespace, profile), count) in &per_profile {
+    for ((namespace, profile), count) in per_profile {
         let labels = [("namespace", *namespace), ("profile", *profile)];
         let headroom = config.endpoint_limit - count;
         write_sample(

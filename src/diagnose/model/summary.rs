@@ -1,12 +1,10 @@
 //! The sections after the problems: healthy objects, limit headroom, and the objects the
 //! controller has not reconciled.
 
-use std::collections::BTreeMap;
-
-use super::values::count;
 use super::{Headroom, Healthy, NotReconciled, ProfileHeadroom, SubscriptionHeadroom, Tally};
 use crate::catalogue::{Kind, Problem};
 use crate::classify::{backend_condition, profile_condition};
+use crate::limits::count_usage;
 use crate::objects::{Condition, HubObject};
 use crate::state::{HubConfig, HubState};
 
@@ -42,34 +40,11 @@ pub(super) fn build_healthy(state: &HubState) -> Healthy {
 }
 
 pub(super) fn build_headroom(state: &HubState, config: &HubConfig) -> Headroom {
-    let mut per_subscription: BTreeMap<&str, i64> = config
-        .subscription_ids
-        .iter()
-        .map(|id| (id.as_str(), 0))
-        .collect();
-    let mut per_profile: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut profiles_without_subscription = 0;
-    for entry in state.entries(Kind::TrafficManagerProfile) {
-        let HubObject::Profile(profile) = &entry.object else {
-            continue;
-        };
-        match profile.subscription_id() {
-            Some(subscription) => *per_subscription.entry(subscription).or_default() += 1,
-            None => profiles_without_subscription += 1,
-        }
-        per_profile.insert((profile.namespace(), profile.name()), 0);
-    }
-    for entry in state.entries(Kind::TrafficManagerBackend) {
-        let HubObject::Backend(backend) = &entry.object else {
-            continue;
-        };
-        let key = (backend.namespace(), backend.spec.profile_name());
-        if let Some(endpoints) = per_profile.get_mut(&key) {
-            *endpoints += count(backend.endpoints().len());
-        }
-    }
+    let usage = count_usage(state, config);
+    let profiles_without_subscription = usage.profiles_without_subscription;
 
-    let mut subscriptions: Vec<SubscriptionHeadroom> = per_subscription
+    let mut subscriptions: Vec<SubscriptionHeadroom> = usage
+        .profiles_per_subscription
         .into_iter()
         .map(|(subscription, profiles)| SubscriptionHeadroom {
             subscription_id: subscription.to_owned(),
@@ -78,7 +53,8 @@ pub(super) fn build_headroom(state: &HubState, config: &HubConfig) -> Headroom {
         })
         .collect();
     subscriptions.sort_by_key(|s| s.headroom);
-    let mut profiles: Vec<ProfileHeadroom> = per_profile
+    let mut profiles: Vec<ProfileHeadroom> = usage
+        .endpoints_per_profile
         .into_iter()
         .map(|((namespace, name), endpoints)| ProfileHeadroom {
             namespace: namespace.to_owned(),
