@@ -1,0 +1,3 @@
+//! Test and benchmark helpers for fleet-dns-lb-exporter.
+
+pub mod synthetic;
