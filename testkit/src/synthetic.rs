@@ -137,10 +137,21 @@ pub fn write_snapshot(path: &Path, objects: &[Value]) -> io::Result<()> {
 
 /// Writes a hub at `scale` as a `kubectl get -o json` List without holding it in memory.
 pub fn write_snapshot_of_scale(path: &Path, scale: &Scale) -> io::Result<()> {
+    write_edited_snapshot_of_scale(path, scale, |_| {})
+}
+
+/// Like [`write_snapshot_of_scale`], but passes every object through `edit` first, so a
+/// caller can change a few objects between two snapshots.
+pub fn write_edited_snapshot_of_scale(
+    path: &Path,
+    scale: &Scale,
+    mut edit: impl FnMut(&mut Value),
+) -> io::Result<()> {
     let mut writer = ListWriter::create(path)?;
     let mut result = Ok(());
-    for_each_object(scale, |object| {
+    for_each_object(scale, |mut object| {
         if result.is_ok() {
+            edit(&mut object);
             result = writer.push(&object);
         }
     });
@@ -202,7 +213,11 @@ fn uid(kind_tag: u32, index: usize) -> String {
 }
 
 fn subscription(p: usize) -> String {
-    format!("{:08x}-1111-4222-8333-{:012x}", p % SUBSCRIPTIONS, p % SUBSCRIPTIONS)
+    format!(
+        "{:08x}-1111-4222-8333-{:012x}",
+        p % SUBSCRIPTIONS,
+        p % SUBSCRIPTIONS
+    )
 }
 
 fn resource_group(p: usize) -> String {
@@ -251,9 +266,7 @@ fn profile(p: usize) -> Value {
         resource_group(p),
         uid(1, p)
     );
-    let programmed = |status: &str, reason: &str, message: &str, observed: i64| {
-        json!({"conditions": [condition("Programmed", status, reason, message, observed)]})
-    };
+    let programmed = |status: &str, reason: &str, message: &str, observed: i64| json!({"conditions": [condition("Programmed", status, reason, message, observed)]});
     let status = match p % 30 {
         0 => programmed("False", "Invalid", &authorization_dump(&arm_url, p), 2),
         1 => programmed(
@@ -474,8 +487,7 @@ fn export(scale: &Scale, c: usize, k: usize) -> Value {
         0 => spec["type"] = json!("ClusterIP"),
         1 => spec["isInternalLoadBalancer"] = json!(true),
         2 => {
-            spec.as_object_mut()
-                .map(|s| s.remove("publicIPResourceID"));
+            spec.as_object_mut().map(|s| s.remove("publicIPResourceID"));
         }
         3 => spec["isDNSLabelConfigured"] = json!(false),
         _ => {}
@@ -509,9 +521,15 @@ fn authorization_dump(arm_url: &str, p: usize) -> String {
 /// A 400 from Azure Resource Manager with a detailed body; about 2.5 KiB.
 fn bad_request_dump(arm_url: &str, p: usize) -> String {
     let mut details = String::new();
-    for (i, field) in ["monitorConfig.path", "monitorConfig.port", "monitorConfig.protocol", "dnsConfig.ttl", "trafficRoutingMethod"]
-        .iter()
-        .enumerate()
+    for (i, field) in [
+        "monitorConfig.path",
+        "monitorConfig.port",
+        "monitorConfig.protocol",
+        "dnsConfig.ttl",
+        "trafficRoutingMethod",
+    ]
+    .iter()
+    .enumerate()
     {
         if i > 0 {
             details.push_str(",\n");
@@ -570,12 +588,7 @@ mod tests {
         let scale = Scale::TINY;
         let objects = generate(&scale);
         assert_eq!(objects.len(), scale.objects());
-        let count = |kind: &str| {
-            objects
-                .iter()
-                .filter(|o| o["kind"] == kind)
-                .count()
-        };
+        let count = |kind: &str| objects.iter().filter(|o| o["kind"] == kind).count();
         assert_eq!(count("TrafficManagerProfile"), scale.profiles);
         assert_eq!(count("TrafficManagerBackend"), scale.backends());
         assert_eq!(count("ServiceImport"), scale.service_imports());
@@ -606,7 +619,10 @@ mod tests {
             .map(str::len)
             .max()
             .unwrap();
-        assert!((1024..=3072).contains(&longest), "longest message {longest}");
+        assert!(
+            (1024..=3072).contains(&longest),
+            "longest message {longest}"
+        );
     }
 
     #[test]
@@ -636,7 +652,10 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let list: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(list["kind"], "List");
-        assert_eq!(list["items"].as_array().unwrap().len(), Scale::TINY.objects());
+        assert_eq!(
+            list["items"].as_array().unwrap().len(),
+            Scale::TINY.objects()
+        );
         assert_eq!(list["items"], Value::Array(generate(&Scale::TINY)));
     }
 }
