@@ -25,6 +25,12 @@ use fleet_dns_lb_testkit::synthetic::{
 use serde_json::json;
 
 const EXPORTER: &str = env!("CARGO_BIN_EXE_fleet-dns-lb-exporter");
+
+/// The exporter binary to measure: `SCALE_BENCH_EXPORTER`, to compare with another build,
+/// or the one cargo built with this benchmark.
+fn exporter_binary() -> String {
+    std::env::var("SCALE_BENCH_EXPORTER").unwrap_or_else(|_| EXPORTER.to_owned())
+}
 /// Linux reports process CPU times in /proc in units of USER_HZ, which is 100.
 const USER_HZ: f64 = 100.0;
 
@@ -286,7 +292,8 @@ async fn measure(scale: &Scale, settings: &Settings) -> Report {
     let log = dir.path().join("exporter.log");
     let address = free_port();
     let started = Instant::now();
-    let child = Command::new(EXPORTER)
+    let binary = exporter_binary();
+    let child = Command::new(&binary)
         .arg("--from-file")
         .arg(&snapshot)
         .arg("--web.listen-address")
@@ -296,7 +303,7 @@ async fn measure(scale: &Scale, settings: &Settings) -> Report {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("create the exporter log file"))
         .spawn()
-        .unwrap_or_else(|e| panic!("start the exporter {EXPORTER}: {e}"));
+        .unwrap_or_else(|e| panic!("start the exporter {binary}: {e}"));
     let mut exporter = Exporter { child, address };
     let status = Status {
         pid: exporter.child.id(),
@@ -557,5 +564,5 @@ fn print_machine() {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("machine: {cores} cores, CPU {cpu}, {memory}");
-    println!("exporter: {EXPORTER}");
+    println!("exporter: {}", exporter_binary());
 }
