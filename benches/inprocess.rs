@@ -1,5 +1,5 @@
-//! In-process benchmarks on the synthetic hub: snapshot parsing, classification, rendering
-//! of one object's series, and encoding a whole scrape at several scales.
+//! In-process benchmarks on the synthetic hub: snapshot parsing, decoding, classification,
+//! rendering of each object's series, and encoding a whole scrape at several scales.
 //!
 //! `cargo bench --bench inprocess` measures them; `cargo test` runs each once at a tiny
 //! scale (criterion's test mode), so they cannot rot.
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fleet_dns_lb_exporter::catalogue::Kind;
 use fleet_dns_lb_exporter::classify::classify;
+use fleet_dns_lb_exporter::metrics::encode;
 use fleet_dns_lb_exporter::metrics::exposition::Format;
 use fleet_dns_lb_exporter::metrics::own::ExporterMetrics;
 use fleet_dns_lb_exporter::metrics::render::{RenderConfig, render};
@@ -110,8 +111,20 @@ fn scrape(c: &mut Criterion) {
         hub.replace(&Kind::ALL, decoded(&scale));
         let bytes = hub.encode(Format::Text).len();
         group.throughput(Throughput::Bytes(bytes as u64));
-        group.bench_with_input(BenchmarkId::new("text", name), &hub, |b, hub| {
-            b.iter(|| black_box(hub.encode(Format::Text)))
+        // What a scrape costs right after an object changed: every family re-encoded.
+        group.bench_with_input(BenchmarkId::new("after_change", name), &hub, |b, hub| {
+            b.iter(|| {
+                black_box(encode(
+                    &hub.read(),
+                    hub.config(),
+                    hub.metrics(),
+                    Format::Text,
+                ))
+            })
+        });
+        // What a scrape costs when nothing changed since the previous one.
+        group.bench_with_input(BenchmarkId::new("unchanged", name), &hub, |b, hub| {
+            b.iter(|| black_box(hub.encode_chunks(Format::Text)))
         });
     }
     group.finish();

@@ -388,10 +388,10 @@ async fn wait_ready(
     let url = format!("http://{}/readyz", exporter.address);
     let deadline = started + Duration::from_secs(600);
     loop {
-        if let Ok(response) = client.get(&url).send().await {
-            if response.status().is_success() {
-                return;
-            }
+        if let Ok(response) = client.get(&url).send().await
+            && response.status().is_success()
+        {
+            return;
         }
         if let Ok(Some(exit)) = exporter.child.try_wait() {
             let stderr = std::fs::read_to_string(log).unwrap_or_default();

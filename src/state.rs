@@ -111,6 +111,9 @@ struct Change {
     after: Option<Arc<Entry>>,
 }
 
+/// Encoded object families and the state generation they came from, one slot per format.
+type EncodedSlots = [Option<(u64, Bytes)>; 2];
+
 /// Handle to the shared state; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -119,7 +122,7 @@ pub struct Hub {
     metrics: Arc<ExporterMetrics>,
     /// The object families as last encoded, per format, with the state generation they
     /// were encoded from: most scrapes find nothing changed and send these bytes again.
-    encoded_objects: Arc<Mutex<[Option<(u64, Bytes)>; 2]>>,
+    encoded_objects: Arc<Mutex<EncodedSlots>>,
 }
 
 impl Hub {
@@ -289,7 +292,7 @@ impl Hub {
         vec![objects, Bytes::from(tail)]
     }
 
-    fn lock_encoded(&self) -> MutexGuard<'_, [Option<(u64, Bytes)>; 2]> {
+    fn lock_encoded(&self) -> MutexGuard<'_, EncodedSlots> {
         // The slots are replaced whole, so a panic elsewhere cannot leave one half-written.
         self.encoded_objects
             .lock()
@@ -348,18 +351,18 @@ impl Hub {
         }
 
         let old_condition = before.as_deref().and_then(Entry::condition_status);
-        if let (Some(old), Some((condition, status))) = (old_condition, after.condition_status()) {
-            if old != (condition, status) {
-                let labels = ConditionLabels {
-                    kind: kind.to_owned(),
-                    condition: condition.to_owned(),
-                    status: status.map_or("Invalid", ConditionStatus::as_str).to_owned(),
-                };
-                self.metrics
-                    .condition_transitions
-                    .get_or_create(&labels)
-                    .inc();
-            }
+        if let (Some(old), Some((condition, status))) = (old_condition, after.condition_status())
+            && old != (condition, status)
+        {
+            let labels = ConditionLabels {
+                kind: kind.to_owned(),
+                condition: condition.to_owned(),
+                status: status.map_or("Invalid", ConditionStatus::as_str).to_owned(),
+            };
+            self.metrics
+                .condition_transitions
+                .get_or_create(&labels)
+                .inc();
         }
 
         let errors = after.object.decode_errors();

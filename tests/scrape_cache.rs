@@ -55,9 +55,15 @@ fn scrape_follows_every_change() {
 
     hub.delete(&key);
     let text = hub.encode(Format::Text);
-    assert!(!text.contains(&line), "the scrape drops the deleted backend");
+    assert!(
+        !text.contains(&line),
+        "the scrape drops the deleted backend"
+    );
     assert_eq!(text, uncached(&hub, Format::Text));
 
     hub.replace(&Kind::ALL, objects);
-    assert_eq!(hub.encode(Format::OpenMetrics), uncached(&hub, Format::OpenMetrics));
+    assert_eq!(
+        hub.encode(Format::OpenMetrics),
+        uncached(&hub, Format::OpenMetrics)
+    );
 }

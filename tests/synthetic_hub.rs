@@ -25,10 +25,10 @@ fn synthetic_hub_covers_every_problem() {
             healthy += usize::from(classification.is_healthy());
             problems.extend(classification.problems);
         }
-        if let HubObject::Export(export) = &object {
-            if let Err(reason) = endpoint_eligibility(export) {
-                ineligible.insert(reason);
-            }
+        if let HubObject::Export(export) = &object
+            && let Err(reason) = endpoint_eligibility(export)
+        {
+            ineligible.insert(reason);
         }
     }
     let all: BTreeSet<Problem> = Problem::ALL.into_iter().collect();

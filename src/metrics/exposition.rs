@@ -171,10 +171,10 @@ pub fn openmetrics_to_text(openmetrics: &str) -> String {
                 "stateset" => (name.to_owned(), "gauge"),
                 other => (name.to_owned(), other),
             };
-            if let Some((help_name, help)) = pending_help.take() {
-                if help_name == name {
-                    let _ = writeln!(out, "# HELP {text_name} {help}");
-                }
+            if let Some((help_name, help)) = pending_help.take()
+                && help_name == name
+            {
+                let _ = writeln!(out, "# HELP {text_name} {help}");
             }
             let _ = writeln!(out, "# TYPE {text_name} {text_type}");
             continue;
