@@ -26,8 +26,8 @@ use serde_json::json;
 
 const EXPORTER: &str = env!("CARGO_BIN_EXE_fleet-dns-lb-exporter");
 
-/// The exporter binary to measure: `SCALE_BENCH_EXPORTER`, to compare with another build,
-/// or the one cargo built with this benchmark.
+/// Returns the exporter binary to measure: `SCALE_BENCH_EXPORTER`, to compare with another
+/// build, or the one cargo built with this benchmark.
 fn exporter_binary() -> String {
     std::env::var("SCALE_BENCH_EXPORTER").unwrap_or_else(|_| EXPORTER.to_owned())
 }
@@ -203,8 +203,15 @@ impl Report {
     /// Sanity checks of the smoke run: every figure was measured.
     fn check(&self, scale: &Scale) {
         assert_eq!(self.objects, scale.objects());
-        assert!(self.rss_after_sync > 0 && self.peak_during_sync >= self.rss_after_sync);
-        assert!(self.plain.bytes > 0 && self.gzip.bytes > 0);
+        assert!(self.rss_after_sync > 0, "no RSS after sync");
+        assert!(
+            self.peak_during_sync >= self.rss_after_sync,
+            "peak RSS {} below the RSS after sync {}",
+            self.peak_during_sync,
+            self.rss_after_sync
+        );
+        assert!(self.plain.bytes > 0, "empty uncompressed scrape");
+        assert!(self.gzip.bytes > 0, "empty gzip scrape");
         assert!(
             self.gzip.bytes < self.plain.bytes,
             "gzip scrape of {} bytes is not smaller than the plain one of {} bytes",

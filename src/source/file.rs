@@ -57,7 +57,7 @@ pub enum SnapshotError {
 /// Items are decoded one at a time while the document is read, so a large `List` is
 /// never held whole as a JSON value tree: memory during a load stays close to the text
 /// plus the decoded objects. A file that starts like JSON (`{` or `[`) is read with the
-/// JSON parser, which is several times faster than the YAML one; if it is not valid JSON
+/// JSON parser, which is several times faster than the YAML one. If it is not valid JSON,
 /// it is read as YAML, of which JSON is a subset.
 pub fn parse_snapshot(path: &str, text: &str) -> Result<Snapshot, SnapshotError> {
     if looks_like_json(text) {
