@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use bytes::Bytes;
-
 use tracing::{debug, info, warn};
 
 use crate::catalogue::{Kind, Problem};

@@ -255,7 +255,7 @@ fn condition(type_: &str, status: &str, reason: &str, message: &str, observed: i
     })
 }
 
-/// The problem profile `p` carries, by its index: one in three profiles has one.
+/// Returns profile `p`, whose index sets its problem: 8 in 30 profiles have one.
 fn profile(p: usize) -> Value {
     let namespace = namespace_of_profile(p);
     let name = profile_name(p);
@@ -327,8 +327,8 @@ fn healthy_profile_status(p: usize, namespace: &str, name: &str) -> Value {
     })
 }
 
-/// Backend `b` of profile `p`: one in four carries a problem. Every backend lists its
-/// endpoints, as a backend keeps the endpoints it programmed before it failed.
+/// Returns backend `b` of profile `p`; 9 in 40 backends carry a problem. Every backend
+/// lists its endpoints, as a backend keeps the endpoints it programmed before it failed.
 fn backend(scale: &Scale, p: usize, b: usize) -> Value {
     let namespace = namespace_of_profile(p);
     let name = backend_name(b);
@@ -453,7 +453,7 @@ fn service_import(scale: &Scale, p: usize, b: usize) -> Value {
     })
 }
 
-/// Export `k` of cluster `c`; one in five is not eligible to become an endpoint.
+/// Returns export `k` of cluster `c`; one in five cannot become an endpoint.
 fn export(scale: &Scale, c: usize, k: usize) -> Value {
     let i = c * scale.exports_per_cluster + k;
     let b = i % scale.backends().max(1);
@@ -500,7 +500,7 @@ fn export(scale: &Scale, c: usize, k: usize) -> Value {
     })
 }
 
-/// A 403 from Azure Resource Manager as the Azure SDK for Go prints it; about 1.3 KiB.
+/// Returns a 403 from Azure Resource Manager as the Azure SDK for Go prints it, about 1.1 KiB.
 fn authorization_dump(arm_url: &str, p: usize) -> String {
     let scope = arm_url.trim_start_matches("https://management.azure.com");
     format!(
@@ -518,7 +518,7 @@ fn authorization_dump(arm_url: &str, p: usize) -> String {
     )
 }
 
-/// A 400 from Azure Resource Manager with a detailed body; about 2.5 KiB.
+/// Returns a 400 from Azure Resource Manager with a detailed body, about 2.3 KiB.
 fn bad_request_dump(arm_url: &str, p: usize) -> String {
     let mut details = String::new();
     for (i, field) in [
@@ -551,7 +551,7 @@ fn bad_request_dump(arm_url: &str, p: usize) -> String {
     )
 }
 
-/// A 429 from Azure Resource Manager; the controller retries.
+/// Returns a 429 from Azure Resource Manager, after which the controller retries.
 fn throttled_dump(arm_url: &str) -> String {
     format!(
         "Failed to configure profile and retrying: PUT {arm_url}\n\
@@ -562,7 +562,8 @@ fn throttled_dump(arm_url: &str) -> String {
     )
 }
 
-/// An endpoint that Azure refused, and an export that cannot become an endpoint.
+/// Returns the message of an endpoint that Azure rejected and an export that cannot
+/// become an endpoint.
 fn endpoint_failure_dump(p: usize, b: usize) -> String {
     format!(
         "1 endpoint(s) failed to be created/updated in the Azure Traffic Manager, for example, \
