@@ -372,7 +372,9 @@ impl FileSource {
     pub async fn watch(mut self, shutdown: CancellationToken) {
         let (sender, mut receiver) = mpsc::unbounded_channel::<()>();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            // Reading a file raises access events; reacting to them would reload forever.
+            let is_change = event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_)));
+            if is_change {
                 let _ = sender.send(());
             }
         });
