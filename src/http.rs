@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -56,13 +57,17 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let format = Format::negotiate(accept);
     let hub = state.hub.clone();
     // Encoding a large hub takes milliseconds of CPU; keep it off the async workers.
-    match tokio::task::spawn_blocking(move || hub.encode(format)).await {
-        Ok(body) => (
+    match tokio::task::spawn_blocking(move || hub.encode_chunks(format)).await {
+        Ok(chunks) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(format.content_type()),
             )],
-            body,
+            // The chunks are sent as they are: the object families, often reused from
+            // the previous scrape, are not copied into one buffer.
+            Body::from_stream(futures_util::stream::iter(
+                chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+            )),
         )
             .into_response(),
         Err(join_error) => {

@@ -2,8 +2,9 @@
 //! rendered series, shared between the sources that write it and the scrapes that read it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
+use bytes::Bytes;
 use tracing::{debug, info, warn};
 
 use crate::catalogue::{Kind, Problem};
@@ -81,6 +82,8 @@ type Store = BTreeMap<(String, String), Arc<Entry>>;
 #[derive(Debug, Default)]
 pub struct HubState {
     stores: [Store; Kind::ALL.len()],
+    /// Counts the writes, so a cached encoding of the objects can tell it is current.
+    generation: u64,
 }
 
 impl HubState {
@@ -107,12 +110,18 @@ struct Change {
     after: Option<Arc<Entry>>,
 }
 
+/// Encoded object families and the state generation they came from, one slot per format.
+type EncodedSlots = [Option<(u64, Bytes)>; 2];
+
 /// Handle to the shared state; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     state: Arc<RwLock<HubState>>,
     config: Arc<HubConfig>,
     metrics: Arc<ExporterMetrics>,
+    /// The object families as last encoded, per format, with the state generation they
+    /// were encoded from: most scrapes find nothing changed and send these bytes again.
+    encoded_objects: Arc<Mutex<EncodedSlots>>,
 }
 
 impl Hub {
@@ -121,6 +130,7 @@ impl Hub {
             state: Arc::default(),
             config: Arc::new(config),
             metrics,
+            encoded_objects: Arc::default(),
         }
     }
 
@@ -146,6 +156,7 @@ impl Hub {
         let entry = Arc::new(Entry::new(object, &self.config));
         let before = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            state.generation += 1;
             state.stores[key.kind as usize]
                 .insert((key.namespace.clone(), key.name.clone()), entry.clone())
         };
@@ -160,7 +171,12 @@ impl Hub {
     pub fn delete(&self, key: &ObjectKey) {
         let before = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            state.stores[key.kind as usize].remove(&(key.namespace.clone(), key.name.clone()))
+            let removed =
+                state.stores[key.kind as usize].remove(&(key.namespace.clone(), key.name.clone()));
+            if removed.is_some() {
+                state.generation += 1;
+            }
+            removed
         };
         if before.is_some() {
             self.record(Change {
@@ -199,6 +215,7 @@ impl Hub {
         let mut changes = Vec::new();
         {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+            state.generation += 1;
             for (kind, new_store) in new_stores {
                 let old_store = std::mem::replace(&mut state.stores[kind as usize], new_store);
                 let new_store = &state.stores[kind as usize];
@@ -240,8 +257,45 @@ impl Hub {
     /// Encodes a whole scrape: the object families, the aggregates and the exporter's
     /// own metrics.
     pub fn encode(&self, format: Format) -> String {
+        let chunks = self.encode_chunks(format);
+        let mut out = String::with_capacity(chunks.iter().map(Bytes::len).sum());
+        for chunk in chunks {
+            // Both chunks are built from `String`s, so they are UTF-8.
+            out.push_str(std::str::from_utf8(&chunk).unwrap_or_default());
+        }
+        out
+    }
+
+    /// Encodes a whole scrape as chunks to send one after the other: the object families,
+    /// re-encoded only when an object changed since the last scrape, then the aggregates
+    /// and the exporter's own metrics.
+    pub fn encode_chunks(&self, format: Format) -> Vec<Bytes> {
+        let slot = match format {
+            Format::Text => 0,
+            Format::OpenMetrics => 1,
+        };
         let state = self.read();
-        crate::metrics::encode(&state, &self.config, &self.metrics, format)
+        let cached = self.lock_encoded()[slot]
+            .as_ref()
+            .filter(|(generation, _)| *generation == state.generation)
+            .map(|(_, bytes)| bytes.clone());
+        let objects = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = Bytes::from(crate::metrics::encode_objects(&state, format));
+                self.lock_encoded()[slot] = Some((state.generation, bytes.clone()));
+                bytes
+            }
+        };
+        let tail = crate::metrics::encode_tail(&state, &self.config, &self.metrics, format);
+        vec![objects, Bytes::from(tail)]
+    }
+
+    fn lock_encoded(&self) -> MutexGuard<'_, EncodedSlots> {
+        // The slots are replaced whole, so a panic elsewhere cannot leave one half-written.
+        self.encoded_objects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Logs a change and counts it: one log line per change of an object's problems.

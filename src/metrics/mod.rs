@@ -6,17 +6,12 @@ pub mod families;
 pub mod own;
 pub mod render;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::catalogue::{Kind, Problem};
 use crate::limits::count_usage;
 use crate::state::{HubConfig, HubState};
 use exposition::{Format, write_sample};
 use families::{OBJECT_FAMILIES, aggregate};
 use own::ExporterMetrics;
-
-/// Size of the previous scrape, so the next one allocates its buffer once.
-static LAST_SCRAPE_BYTES: AtomicUsize = AtomicUsize::new(64 * 1024);
 
 /// Encodes one scrape of the whole state.
 pub fn encode(
@@ -25,8 +20,20 @@ pub fn encode(
     own: &ExporterMetrics,
     format: Format,
 ) -> String {
-    let mut out = String::with_capacity(LAST_SCRAPE_BYTES.load(Ordering::Relaxed) + 4096);
+    let mut out = encode_objects(state, format);
+    out.push_str(&encode_tail(state, config, own, format));
+    out
+}
 
+/// Encodes the object families: every object's pre-rendered series, family by family.
+/// This is most of a scrape, and it changes only when an object does.
+pub fn encode_objects(state: &HubState, format: Format) -> String {
+    let total: usize = Kind::ALL
+        .iter()
+        .flat_map(|&kind| state.entries(kind))
+        .map(|entry| entry.series.all().len())
+        .sum();
+    let mut out = String::with_capacity(total + 64 * 1024);
     for (index, family) in OBJECT_FAMILIES.iter().enumerate() {
         family.write_header(&mut out, format);
         for kind in Kind::ALL {
@@ -35,6 +42,18 @@ pub fn encode(
             }
         }
     }
+    out
+}
+
+/// Encodes what follows the object families: the aggregates computed at scrape time and
+/// the exporter's own metrics.
+pub fn encode_tail(
+    state: &HubState,
+    config: &HubConfig,
+    own: &ExporterMetrics,
+    format: Format,
+) -> String {
+    let mut out = String::with_capacity(64 * 1024);
     encode_aggregates(&mut out, state, config, format);
 
     let mut own_metrics = String::new();
@@ -46,8 +65,6 @@ pub fn encode(
         }
         Format::Text => out.push_str(&exposition::openmetrics_to_text(&own_metrics)),
     }
-
-    LAST_SCRAPE_BYTES.store(out.len(), Ordering::Relaxed);
     out
 }
 

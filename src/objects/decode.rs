@@ -165,16 +165,10 @@ pub fn decode_object(index: usize, value: Value) -> Result<Option<HubObject>, Ob
     }
 
     let object = match kind {
-        Kind::TrafficManagerProfile => {
-            FleetObject::deserialize(value.clone()).map(HubObject::Profile)
-        }
-        Kind::TrafficManagerBackend => {
-            FleetObject::deserialize(value.clone()).map(HubObject::Backend)
-        }
-        Kind::ServiceImport => FleetObject::deserialize(value.clone()).map(HubObject::Import),
-        Kind::InternalServiceExport => {
-            FleetObject::deserialize(value.clone()).map(HubObject::Export)
-        }
+        Kind::TrafficManagerProfile => FleetObject::deserialize(&value).map(HubObject::Profile),
+        Kind::TrafficManagerBackend => FleetObject::deserialize(&value).map(HubObject::Backend),
+        Kind::ServiceImport => FleetObject::deserialize(&value).map(HubObject::Import),
+        Kind::InternalServiceExport => FleetObject::deserialize(&value).map(HubObject::Export),
     }
     .map_err(|error| reject(format!("metadata is invalid: {error}")))?;
 
