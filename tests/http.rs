@@ -265,3 +265,37 @@ fn missing_file_at_startup_fails() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/hub.yaml"), "{stderr}");
 }
+
+#[test]
+fn emptied_file_keeps_last_good_data() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("hub.yaml");
+    std::fs::copy(repo_path("examples/fleet-hub.yaml"), &path).unwrap();
+    let exporter = Exporter::start(&["--from-file", path.to_str().unwrap()]);
+    let count_problems = |body: &str| {
+        body.lines()
+            .filter(|l| l.starts_with("fleet_dns_lb_problem{"))
+            .count()
+    };
+    let before = count_problems(&exporter.scrape());
+
+    // A shell redirect truncates the file before it writes the new content.
+    std::fs::write(&path, "").unwrap();
+    wait_for("the empty file to be counted as a failed reload", || {
+        let body = exporter.scrape();
+        body.lines()
+            .any(|l| {
+                l.starts_with("fleet_dns_lb_file_reloads_total{")
+                    && l.contains("result=\"failure\"")
+                    && l.ends_with(" 1")
+            })
+            .then_some(())
+    });
+    assert_eq!(count_problems(&exporter.scrape()), before);
+
+    // A List with no items does serve an empty hub.
+    std::fs::write(&path, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
+    wait_for("the empty List to be served", || {
+        (count_problems(&exporter.scrape()) == 0).then_some(())
+    });
+}

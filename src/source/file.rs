@@ -48,6 +48,10 @@ pub enum SnapshotError {
         column: usize,
         message: String,
     },
+    #[error(
+        "snapshot file {path} is empty; keeping the last good data (to serve an empty hub, write a List with `items: []`)"
+    )]
+    Empty { path: String },
     #[error("snapshot file {path} is not valid YAML or JSON: {message}")]
     ParseNoPosition { path: String, message: String },
 }
@@ -333,6 +337,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// Quiet time after a change notification before reloading, so that an editor's
 /// several writes lead to one reload.
 const DEBOUNCE: Duration = Duration::from_millis(200);
+/// Longest wait for a file to stop changing before it is read anyway.
+const MAX_SETTLE: Duration = Duration::from_secs(5);
 
 impl FileSource {
     pub fn new(paths: Vec<PathBuf>, hub: Hub, readiness: Arc<Readiness>) -> FileSource {
@@ -416,9 +422,20 @@ impl FileSource {
                     if notified.is_none() {
                         break;
                     }
-                    // Let a burst of events settle, then drop the ones it left queued.
-                    tokio::time::sleep(DEBOUNCE).await;
-                    while receiver.try_recv().is_ok() {}
+                    // Wait until the file has been quiet for DEBOUNCE, so that a writer
+                    // still writing is not read half-way; give up waiting after
+                    // MAX_SETTLE, so that a file that never stops changing still reloads.
+                    let settle_deadline = tokio::time::Instant::now() + MAX_SETTLE;
+                    loop {
+                        tokio::time::sleep(DEBOUNCE).await;
+                        let mut more = false;
+                        while receiver.try_recv().is_ok() {
+                            more = true;
+                        }
+                        if !more || tokio::time::Instant::now() >= settle_deadline {
+                            break;
+                        }
+                    }
                 }
             }
             self.reload_changed();
@@ -467,6 +484,16 @@ impl FileSource {
                     continue;
                 }
             };
+            // A writer that truncates the file first (such as a shell redirect) leaves it
+            // empty for a moment; an empty file never replaces the last good data.
+            if text.trim().is_empty() {
+                let error = SnapshotError::Empty {
+                    path: path_label.clone(),
+                };
+                self.reload_failed(&path, &error);
+                files.push(self.previous_objects(&path));
+                continue;
+            }
             let hash = hash_text(&text);
             let unchanged = self.loaded.get(&path).is_some_and(|(old, _)| *old == hash);
             match parse_snapshot(&path_label, &text) {
