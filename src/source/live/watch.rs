@@ -299,24 +299,22 @@ impl Watch {
     }
 
     fn applied(&self, object: HubObject) {
-        {
-            let _guard = self.shared.lock_kind(self.target.kind);
-            self.shared.hub.apply(object);
-        }
+        // Counted first, so a scrape that shows the change also shows it counted.
         self.count_event("applied");
         self.mark_event_time();
         self.set_up(true);
+        let _guard = self.shared.lock_kind(self.target.kind);
+        self.shared.hub.apply(object);
     }
 
     fn deleted(&self, object: HubObject) {
         let key: ObjectKey = object.key();
-        {
-            let _guard = self.shared.lock_kind(self.target.kind);
-            self.shared.hub.delete(&key);
-        }
+        // Counted first, so a scrape that shows the deletion also shows it counted.
         self.count_event("deleted");
         self.mark_event_time();
         self.set_up(true);
+        let _guard = self.shared.lock_kind(self.target.kind);
+        self.shared.hub.delete(&key);
     }
 
     fn failed(&mut self, error: &watcher::Error) {
