@@ -203,9 +203,16 @@ impl Hub {
                     object.metadata().namespace.clone().unwrap_or_default(),
                     object.metadata().name.clone().unwrap_or_default(),
                 );
-                // An unchanged object keeps its rendered series.
+                // An unchanged object keeps its classification and rendered series. An equal
+                // copy, as a relist brings, still replaces the held allocation, so the hub
+                // holds the same `Arc` as the watch's reflector store rather than a second copy.
                 let entry = match state.stores[kind as usize].get(&key) {
-                    Some(old) if old.object == object => old.clone(),
+                    Some(old) if old.object.ptr_eq(&object) => old.clone(),
+                    Some(old) if old.object == object => Arc::new(Entry {
+                        object,
+                        classification: old.classification.clone(),
+                        series: old.series.clone(),
+                    }),
                     _ => Arc::new(Entry::new(object, &self.config)),
                 };
                 store.insert(key, entry);

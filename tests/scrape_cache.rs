@@ -40,7 +40,7 @@ fn scrape_follows_every_change() {
     else {
         panic!("the synthetic hub has backends");
     };
-    backend.spec.weight = Some(777);
+    Arc::make_mut(&mut backend).spec.weight = Some(777);
     let line = format!(
         "fleet_dns_lb_backend_weight{{namespace=\"{}\",name=\"{}\"}} 777\n",
         backend.namespace(),

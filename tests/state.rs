@@ -54,6 +54,24 @@ fn sample(scrape: &str, prefix: &str) -> Option<String> {
 }
 
 #[test]
+fn replace_adopts_equal_copy() {
+    let hub = new_hub(HubConfig::default());
+    let first = profile("a", "False", "DNSNameNotAvailable", "");
+    hub.replace(&Kind::ALL, vec![first.clone()]);
+    let scrape = hub.encode(Format::Text);
+
+    let copy = profile("a", "False", "DNSNameNotAvailable", "");
+    assert!(!copy.ptr_eq(&first), "the copy is a separate allocation");
+    hub.replace(&Kind::ALL, vec![copy.clone()]);
+    let state = hub.read();
+    let held = &state.get(&copy.key()).expect("the profile is held").object;
+    assert!(held.ptr_eq(&copy), "the hub holds the new allocation");
+    assert!(!held.ptr_eq(&first), "the hub dropped the old allocation");
+    drop(state);
+    assert_eq!(hub.encode(Format::Text), scrape);
+}
+
+#[test]
 fn replace_drops_missing_objects() {
     let hub = new_hub(HubConfig::default());
     hub.replace(

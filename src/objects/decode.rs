@@ -1,6 +1,7 @@
 //! Lenient decoding of hub objects from JSON values.
 
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
@@ -165,10 +166,18 @@ pub fn decode_object(index: usize, value: Value) -> Result<Option<HubObject>, Ob
     }
 
     let object = match kind {
-        Kind::TrafficManagerProfile => FleetObject::deserialize(&value).map(HubObject::Profile),
-        Kind::TrafficManagerBackend => FleetObject::deserialize(&value).map(HubObject::Backend),
-        Kind::ServiceImport => FleetObject::deserialize(&value).map(HubObject::Import),
-        Kind::InternalServiceExport => FleetObject::deserialize(&value).map(HubObject::Export),
+        Kind::TrafficManagerProfile => {
+            FleetObject::deserialize(&value).map(|o| HubObject::Profile(Arc::new(o)))
+        }
+        Kind::TrafficManagerBackend => {
+            FleetObject::deserialize(&value).map(|o| HubObject::Backend(Arc::new(o)))
+        }
+        Kind::ServiceImport => {
+            FleetObject::deserialize(&value).map(|o| HubObject::Import(Arc::new(o)))
+        }
+        Kind::InternalServiceExport => {
+            FleetObject::deserialize(&value).map(|o| HubObject::Export(Arc::new(o)))
+        }
     }
     .map_err(|error| reject(format!("metadata is invalid: {error}")))?;
 

@@ -13,6 +13,8 @@ mod types;
 pub use decode::{API_GROUP, DecodeError, ObjectError, decode_object};
 pub use types::*;
 
+use std::sync::Arc;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::catalogue::Kind;
@@ -52,12 +54,15 @@ pub type ServiceImport = FleetObject<NoSpec, ServiceImportStatus>;
 pub type InternalServiceExport = FleetObject<InternalServiceExportSpec, NoStatus>;
 
 /// Any of the four kinds the exporter reads.
+///
+/// The object is behind an [`Arc`], so the hub state and a watch's reflector store share
+/// one allocation. Equality compares the objects, not the pointers.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HubObject {
-    Profile(TrafficManagerProfile),
-    Backend(TrafficManagerBackend),
-    Import(ServiceImport),
-    Export(InternalServiceExport),
+    Profile(Arc<TrafficManagerProfile>),
+    Backend(Arc<TrafficManagerBackend>),
+    Import(Arc<ServiceImport>),
+    Export(Arc<InternalServiceExport>),
 }
 
 impl HubObject {
@@ -85,6 +90,17 @@ impl HubObject {
             HubObject::Backend(o) => &o.decode_errors,
             HubObject::Import(o) => &o.decode_errors,
             HubObject::Export(o) => &o.decode_errors,
+        }
+    }
+
+    /// Returns whether both hold the same allocation.
+    pub fn ptr_eq(&self, other: &HubObject) -> bool {
+        match (self, other) {
+            (HubObject::Profile(a), HubObject::Profile(b)) => Arc::ptr_eq(a, b),
+            (HubObject::Backend(a), HubObject::Backend(b)) => Arc::ptr_eq(a, b),
+            (HubObject::Import(a), HubObject::Import(b)) => Arc::ptr_eq(a, b),
+            (HubObject::Export(a), HubObject::Export(b)) => Arc::ptr_eq(a, b),
+            _ => false,
         }
     }
 

@@ -2,9 +2,12 @@
 //! same lenient decoder as snapshot files.
 //!
 //! The version (`v1beta1` or `v1alpha1`) is known only after discovery, so the resource
-//! information is an [`ApiResource`] passed at run time, as for `DynamicObject`.
+//! information is an [`ApiResource`] passed at run time, as for `DynamicObject`. It is
+//! behind an [`Arc`] because a reflector store keeps the dynamic type in the key of every
+//! object it holds, and five strings per object would add up on a large hub.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{ApiResource, DynamicResourceScope};
@@ -12,27 +15,27 @@ use kube::core::{ApiResource, DynamicResourceScope};
 use super::FleetObject;
 
 impl<Spec, Status> kube::Resource for FleetObject<Spec, Status> {
-    type DynamicType = ApiResource;
+    type DynamicType = Arc<ApiResource>;
     // Dynamic, as for `DynamicObject`: `Api::namespaced_with` and `Api::all_with` need it.
     type Scope = DynamicResourceScope;
 
-    fn kind(resource: &ApiResource) -> Cow<'_, str> {
+    fn kind(resource: &Arc<ApiResource>) -> Cow<'_, str> {
         Cow::Borrowed(&resource.kind)
     }
 
-    fn group(resource: &ApiResource) -> Cow<'_, str> {
+    fn group(resource: &Arc<ApiResource>) -> Cow<'_, str> {
         Cow::Borrowed(&resource.group)
     }
 
-    fn version(resource: &ApiResource) -> Cow<'_, str> {
+    fn version(resource: &Arc<ApiResource>) -> Cow<'_, str> {
         Cow::Borrowed(&resource.version)
     }
 
-    fn api_version(resource: &ApiResource) -> Cow<'_, str> {
+    fn api_version(resource: &Arc<ApiResource>) -> Cow<'_, str> {
         Cow::Borrowed(&resource.api_version)
     }
 
-    fn plural(resource: &ApiResource) -> Cow<'_, str> {
+    fn plural(resource: &Arc<ApiResource>) -> Cow<'_, str> {
         Cow::Borrowed(&resource.plural)
     }
 
@@ -54,13 +57,13 @@ mod tests {
 
     #[test]
     fn url_path_uses_discovered_version() {
-        let resource = ApiResource {
+        let resource = Arc::new(ApiResource {
             group: "networking.fleet.azure.com".to_owned(),
             version: "v1alpha1".to_owned(),
             api_version: "networking.fleet.azure.com/v1alpha1".to_owned(),
             kind: "TrafficManagerProfile".to_owned(),
             plural: "trafficmanagerprofiles".to_owned(),
-        };
+        });
         assert_eq!(
             TrafficManagerProfile::url_path(&resource, Some("team-a")),
             "/apis/networking.fleet.azure.com/v1alpha1/namespaces/team-a/trafficmanagerprofiles"

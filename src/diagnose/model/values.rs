@@ -34,7 +34,7 @@ impl<'a> Lookup<'a> {
             if let HubObject::Profile(profile) = &entry.object {
                 profiles.insert(
                     (profile.namespace(), profile.name()),
-                    (profile, entry.problems()),
+                    (&**profile, entry.problems()),
                 );
                 if let Some(subscription) = profile.subscription_id() {
                     *subscription_profiles.entry(subscription).or_default() += 1;
@@ -64,7 +64,7 @@ impl<'a> Lookup<'a> {
         let exports = state
             .entries(Kind::InternalServiceExport)
             .filter_map(|entry| match &entry.object {
-                HubObject::Export(export) => Some(export),
+                HubObject::Export(export) => Some(&**export),
                 _ => None,
             })
             .collect();

@@ -1,9 +1,12 @@
 //! One watch: a kind in all namespaces or in one namespace, from the initial list on,
 //! applied to the hub state event by event.
 //!
-//! The hub state is the store. A kube-runtime reflector is not used, because its store
-//! would keep a second copy of every object; a complete list replaces the kind's objects
-//! in the hub state in one step instead, as the reflector does with its own store.
+//! A kube-runtime reflector store is the store of record for each watch. It keeps each
+//! object in an `Arc`, and the hub state keeps the same `Arc` rather than a copy, so each
+//! object is in memory once. A complete list replaces the kind's objects in the hub state
+//! in one step, as the reflector does with its own store. While a list is in progress,
+//! the reflector buffers the new objects and the hub state still has the previous ones,
+//! so a relist briefly keeps two copies of the watch's objects.
 
 use std::fmt::Debug;
 use std::pin::pin;
@@ -12,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use kube::core::{ApiResource, DynamicResourceScope};
+use kube::runtime::reflector::{self, Lookup, Store, reflector};
 use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::{self, DefaultBackoff, Event, watcher};
 use kube::{Api, Client, Resource};
@@ -128,18 +132,19 @@ async fn watch<K>(
     shared: Arc<Shared>,
     target: Target,
     cancel: CancellationToken,
-    into_hub_object: fn(K) -> HubObject,
+    into_hub_object: fn(Arc<K>) -> HubObject,
 ) where
-    K: Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
+    K: Resource<DynamicType = Arc<ApiResource>, Scope = DynamicResourceScope>
         + Clone
         + DeserializeOwned
         + Debug
         + Send
         + 'static,
 {
+    let resource = Arc::new(target.resource.clone());
     let api: Api<K> = match &target.namespace {
-        Some(namespace) => Api::namespaced_with(shared.client.clone(), namespace, &target.resource),
-        None => Api::all_with(shared.client.clone(), &target.resource),
+        Some(namespace) => Api::namespaced_with(shared.client.clone(), namespace, &resource),
+        None => Api::all_with(shared.client.clone(), &resource),
     };
     let config = watcher::Config::default().timeout(shared.watch_timeout);
     let mut backoff = DefaultBackoff::default();
@@ -161,32 +166,39 @@ async fn watch<K>(
 
     loop {
         // A fresh watcher starts with a full list, so every restart converges on the
-        // server's current state.
-        let mut events = pin!(watcher(api.clone(), config.clone()));
-        let mut buffer: Vec<HubObject> = Vec::new();
+        // server's current state. It also gets a fresh reflector store, because
+        // `reflector` takes the writer by value. The old store is dropped here, the hub
+        // state keeps serving its objects until the new list is complete, and then the new
+        // store's objects replace them.
+        let writer = reflector::store::Writer::new(resource.clone());
+        let store = writer.as_reader();
+        let mut events = pin!(reflector(writer, watcher(api.clone(), config.clone())));
         loop {
             let event = tokio::select! {
                 () = cancel.cancelled() => return,
                 event = events.next() => event,
             };
+            // The reflector has applied each event to `store` before passing it on.
             match event {
                 None => break,
                 Some(Ok(Event::Init)) => {
-                    buffer.clear();
                     if state.listed {
                         state.relisted();
                     }
                 }
-                Some(Ok(Event::InitApply(object))) => {
-                    state.count_event("applied");
-                    buffer.push(into_hub_object(object));
-                }
+                Some(Ok(Event::InitApply(_))) => state.count_event("applied"),
                 Some(Ok(Event::InitDone)) => {
-                    state.listed(std::mem::take(&mut buffer));
+                    let objects = store.state().into_iter().map(into_hub_object);
+                    state.listed(objects.collect());
                     backoff.reset();
                 }
-                Some(Ok(Event::Apply(object))) => state.applied(into_hub_object(object)),
-                Some(Ok(Event::Delete(object))) => state.deleted(into_hub_object(object)),
+                Some(Ok(Event::Apply(object))) => {
+                    let shared = shared_object(&store, &resource, object);
+                    state.applied(into_hub_object(shared));
+                }
+                Some(Ok(Event::Delete(object))) => {
+                    state.deleted(into_hub_object(Arc::new(object)));
+                }
                 Some(Err(error)) => {
                     state.failed(&error);
                     // The watcher recovers from these in place: after a 410 it lists
@@ -206,6 +218,17 @@ async fn watch<K>(
             () = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// Returns the store's `Arc` of an applied object. The reflector inserts the object
+/// before passing the event on, so the fallback to a new `Arc` is only a safeguard.
+fn shared_object<K>(store: &Store<K>, resource: &Arc<ApiResource>, object: K) -> Arc<K>
+where
+    K: Resource<DynamicType = Arc<ApiResource>> + Clone + 'static,
+{
+    store
+        .get(&object.to_object_ref(resource.clone()))
+        .unwrap_or_else(|| Arc::new(object))
 }
 
 impl Watch {
@@ -276,24 +299,22 @@ impl Watch {
     }
 
     fn applied(&self, object: HubObject) {
-        {
-            let _guard = self.shared.lock_kind(self.target.kind);
-            self.shared.hub.apply(object);
-        }
+        // Counted first, so a scrape that shows the change also shows it counted.
         self.count_event("applied");
         self.mark_event_time();
         self.set_up(true);
+        let _guard = self.shared.lock_kind(self.target.kind);
+        self.shared.hub.apply(object);
     }
 
     fn deleted(&self, object: HubObject) {
         let key: ObjectKey = object.key();
-        {
-            let _guard = self.shared.lock_kind(self.target.kind);
-            self.shared.hub.delete(&key);
-        }
+        // Counted first, so a scrape that shows the deletion also shows it counted.
         self.count_event("deleted");
         self.mark_event_time();
         self.set_up(true);
+        let _guard = self.shared.lock_kind(self.target.kind);
+        self.shared.hub.delete(&key);
     }
 
     fn failed(&mut self, error: &watcher::Error) {
