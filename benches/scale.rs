@@ -1,12 +1,17 @@
 //! Whole-process benchmark: runs the exporter binary on a synthetic snapshot file and
 //! measures initial sync time, memory, scrape latency over HTTP on 127.0.0.1 against the
 //! floor of serving the same bytes from a prepared buffer, and how long a file change
-//! takes to show in /metrics.
+//! takes to show in /metrics. Then it measures event to metric latency through the live
+//! path: the exporter watching the test Kubernetes API server (see `scale/live.rs`).
 //!
 //! `cargo bench --bench scale` measures at 1/100, 1/10 and 1 times the reference scale
-//! (`SCALE_BENCH_DIVISORS=100,10,1`, `SCALE_BENCH_SCRAPES=200`). Without `--bench`, as
+//! (`SCALE_BENCH_DIVISORS=100,10,1`, `SCALE_BENCH_SCRAPES=200`, `SCALE_BENCH_LIVE_CHANGES=200`,
+//! `SCALE_BENCH_LIVE_RATE=20`). Without `--bench`, as
 //! `cargo test` runs it, it makes one quick pass at a tiny scale and checks the results
 //! make sense, so the benchmark cannot rot.
+
+#[path = "scale/live.rs"]
+mod live;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -39,6 +44,7 @@ struct Settings {
     base: Scale,
     scrapes: usize,
     file_changes: usize,
+    live: live::LiveSettings,
     smoke: bool,
 }
 
@@ -50,6 +56,10 @@ fn main() {
             base: Scale::TINY,
             scrapes: 5,
             file_changes: 2,
+            live: live::LiveSettings {
+                changes: 3,
+                background_rate: 20,
+            },
             smoke,
         }
     } else {
@@ -58,6 +68,10 @@ fn main() {
             base: Scale::REFERENCE,
             scrapes: env_list("SCALE_BENCH_SCRAPES", &[200])[0],
             file_changes: env_list("SCALE_BENCH_FILE_CHANGES", &[20])[0],
+            live: live::LiveSettings {
+                changes: env_list("SCALE_BENCH_LIVE_CHANGES", &[200])[0],
+                background_rate: env_list("SCALE_BENCH_LIVE_RATE", &[20])[0] as u32,
+            },
             smoke,
         }
     };
@@ -73,6 +87,13 @@ fn main() {
         report.print(&scale, *divisor);
         if settings.smoke {
             report.check(&scale);
+        }
+        if settings.live.changes > 0 {
+            let live = live::measure_live(&scale, &settings.live);
+            live.print();
+            if settings.smoke {
+                live.check(&settings.live);
+            }
         }
     }
 }

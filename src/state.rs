@@ -82,8 +82,9 @@ type Store = BTreeMap<(String, String), Arc<Entry>>;
 #[derive(Debug, Default)]
 pub struct HubState {
     stores: [Store; Kind::ALL.len()],
-    /// Counts the writes, so a cached encoding of the objects can tell it is current.
-    generation: u64,
+    /// Counts the writes to each kind, so a cached encoding of a kind's series can tell it
+    /// is current.
+    generations: [u64; Kind::ALL.len()],
 }
 
 impl HubState {
@@ -110,8 +111,9 @@ struct Change {
     after: Option<Arc<Entry>>,
 }
 
-/// Encoded object families and the state generation they came from, one slot per format.
-type EncodedSlots = [Option<(u64, Bytes)>; 2];
+/// Encoded series of each kind, one chunk per object family, with the kind's generation
+/// they came from. A change re-encodes only the series of its own kind.
+type EncodedKinds = [Option<(u64, Vec<Bytes>)>; Kind::ALL.len()];
 
 /// Handle to the shared state; cheap to clone.
 #[derive(Clone)]
@@ -119,9 +121,9 @@ pub struct Hub {
     state: Arc<RwLock<HubState>>,
     config: Arc<HubConfig>,
     metrics: Arc<ExporterMetrics>,
-    /// The object families as last encoded, per format, with the state generation they
-    /// were encoded from: most scrapes find nothing changed and send these bytes again.
-    encoded_objects: Arc<Mutex<EncodedSlots>>,
+    /// The object series as last encoded, per kind: a scrape sends the bytes of every kind
+    /// that did not change since again, and re-encodes only the kinds that did.
+    encoded_objects: Arc<Mutex<EncodedKinds>>,
 }
 
 impl Hub {
@@ -156,7 +158,7 @@ impl Hub {
         let entry = Arc::new(Entry::new(object, &self.config));
         let before = {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            state.generation += 1;
+            state.generations[key.kind as usize] += 1;
             state.stores[key.kind as usize]
                 .insert((key.namespace.clone(), key.name.clone()), entry.clone())
         };
@@ -174,7 +176,7 @@ impl Hub {
             let removed =
                 state.stores[key.kind as usize].remove(&(key.namespace.clone(), key.name.clone()));
             if removed.is_some() {
-                state.generation += 1;
+                state.generations[key.kind as usize] += 1;
             }
             removed
         };
@@ -222,8 +224,8 @@ impl Hub {
         let mut changes = Vec::new();
         {
             let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            state.generation += 1;
             for (kind, new_store) in new_stores {
+                state.generations[kind as usize] += 1;
                 let old_store = std::mem::replace(&mut state.stores[kind as usize], new_store);
                 let new_store = &state.stores[kind as usize];
                 for ((namespace, name), after) in new_store {
@@ -274,31 +276,50 @@ impl Hub {
     }
 
     /// Encodes a whole scrape as chunks to send one after the other: the object families,
-    /// re-encoded only when an object changed since the last scrape, then the aggregates
-    /// and the exporter's own metrics.
+    /// with each kind's series re-encoded only when an object of that kind changed since
+    /// the last scrape, then the aggregates and the exporter's own metrics.
     pub fn encode_chunks(&self, format: Format) -> Vec<Bytes> {
-        let slot = match format {
-            Format::Text => 0,
-            Format::OpenMetrics => 1,
-        };
         let state = self.read();
-        let cached = self.lock_encoded()[slot]
-            .as_ref()
-            .filter(|(generation, _)| *generation == state.generation)
-            .map(|(_, bytes)| bytes.clone());
-        let objects = match cached {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = Bytes::from(crate::metrics::encode_objects(&state, format));
-                self.lock_encoded()[slot] = Some((state.generation, bytes.clone()));
-                bytes
-            }
+        let per_kind: Vec<Vec<Bytes>> = {
+            // Held while encoding, so concurrent scrapes after a change encode it once.
+            let mut encoded = self.lock_encoded();
+            Kind::ALL
+                .iter()
+                .map(|&kind| {
+                    let generation = state.generations[kind as usize];
+                    let slot = &mut encoded[kind as usize];
+                    match slot {
+                        Some((cached, chunks)) if *cached == generation => chunks.clone(),
+                        _ => {
+                            let chunks: Vec<Bytes> = crate::metrics::encode_kind(&state, kind)
+                                .into_iter()
+                                .map(Bytes::from)
+                                .collect();
+                            *slot = Some((generation, chunks.clone()));
+                            chunks
+                        }
+                    }
+                })
+                .collect()
         };
+
+        let headers = crate::metrics::encode_family_headers(format);
+        let mut chunks = Vec::with_capacity(headers.len() * (per_kind.len() + 1) + 1);
+        for (index, header) in headers.into_iter().enumerate() {
+            chunks.push(Bytes::from(header));
+            chunks.extend(
+                per_kind
+                    .iter()
+                    .map(|kind_chunks| kind_chunks[index].clone())
+                    .filter(|chunk| !chunk.is_empty()),
+            );
+        }
         let tail = crate::metrics::encode_tail(&state, &self.config, &self.metrics, format);
-        vec![objects, Bytes::from(tail)]
+        chunks.push(Bytes::from(tail));
+        chunks
     }
 
-    fn lock_encoded(&self) -> MutexGuard<'_, EncodedSlots> {
+    fn lock_encoded(&self) -> MutexGuard<'_, EncodedKinds> {
         // The slots are replaced whole, so a panic elsewhere cannot leave one half-written.
         self.encoded_objects
             .lock()

@@ -1,4 +1,4 @@
-//! A scrape reuses the encoded object families only while no object changed.
+//! A scrape reuses each kind's encoded series only while no object of that kind changed.
 
 use std::sync::Arc;
 
@@ -52,6 +52,11 @@ fn scrape_follows_every_change() {
     let text = hub.encode(Format::Text);
     assert!(text.contains(&line), "the scrape shows the changed weight");
     assert_eq!(text, uncached(&hub, Format::Text));
+    // The series of the other kinds come from the cache, and both formats share them.
+    assert_eq!(
+        hub.encode(Format::OpenMetrics),
+        uncached(&hub, Format::OpenMetrics)
+    );
 
     hub.delete(&key);
     let text = hub.encode(Format::Text);

@@ -45,6 +45,36 @@ pub fn encode_objects(state: &HubState, format: Format) -> String {
     out
 }
 
+/// Encodes the series of one kind's objects, one string per object family in the order of
+/// `OBJECT_FAMILIES`, without the family headers. The series do not depend on the format.
+pub fn encode_kind(state: &HubState, kind: Kind) -> Vec<String> {
+    (0..OBJECT_FAMILIES.len())
+        .map(|index| {
+            let total = state
+                .entries(kind)
+                .map(|entry| entry.series.family(index).len())
+                .sum();
+            let mut out = String::with_capacity(total);
+            for entry in state.entries(kind) {
+                out.push_str(entry.series.family(index));
+            }
+            out
+        })
+        .collect()
+}
+
+/// Encodes the header of each object family, in the order of `OBJECT_FAMILIES`.
+pub fn encode_family_headers(format: Format) -> Vec<String> {
+    OBJECT_FAMILIES
+        .iter()
+        .map(|family| {
+            let mut out = String::new();
+            family.write_header(&mut out, format);
+            out
+        })
+        .collect()
+}
+
 /// Encodes what follows the object families: the aggregates computed at scrape time and
 /// the exporter's own metrics.
 pub fn encode_tail(
