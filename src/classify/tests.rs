@@ -245,7 +245,7 @@ fn backend_service_import_missing() {
 
 #[test]
 fn backend_exported_service_reasons() {
-    for why in [
+    for reason in [
         "unsupported service type \"ClusterIP\"",
         "unsupported service type \"NodePort\"",
         "internal load balancer is not supported",
@@ -253,12 +253,12 @@ fn backend_exported_service_reasons() {
         "DNS label is not configured to the public IP",
     ] {
         let message = format!(
-            "1 service(s) exported from clusters cannot be exposed as the Azure Traffic Manager, for example, service exported from aks-member-5 is invalid: {why}"
+            "1 service(s) exported from clusters cannot be exposed as the Azure Traffic Manager, for example, service exported from aks-member-5 is invalid: {reason}"
         );
         assert_eq!(
             backend("False", "Invalid", &message),
             vec![Problem::ServiceExportInvalid],
-            "{why}"
+            "{reason}"
         );
     }
 }
