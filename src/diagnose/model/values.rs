@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ClusterFinding, Reference, Usage, Values};
 use crate::catalogue::{Kind, Problem};
 use crate::classify::endpoint_eligibility;
+use crate::limits::count_usage;
 use crate::objects::{
     HubObject, InternalServiceExport, ServiceImport, TrafficManagerBackend, TrafficManagerProfile,
 };
@@ -20,39 +21,35 @@ pub(super) struct Lookup<'a> {
     exports: Vec<&'a InternalServiceExport>,
     /// The one subscription every programmed profile is in, if there is exactly one.
     fleet_subscription: Option<&'a str>,
-    /// Endpoints per profile, keyed by namespace and profile name.
+    /// Endpoints per existing profile, keyed by namespace and profile name.
     endpoints: BTreeMap<(&'a str, &'a str), i64>,
-    /// Profiles per subscription.
+    /// Programmed profiles per subscription.
     subscription_profiles: BTreeMap<&'a str, i64>,
 }
 
 impl<'a> Lookup<'a> {
     pub(super) fn new(state: &'a HubState, config: &'a HubConfig) -> Lookup<'a> {
         let mut profiles = BTreeMap::new();
-        let mut subscription_profiles: BTreeMap<&str, i64> = BTreeMap::new();
         for entry in state.entries(Kind::TrafficManagerProfile) {
             if let HubObject::Profile(profile) = &entry.object {
                 profiles.insert(
                     (profile.namespace(), profile.name()),
                     (&**profile, entry.problems()),
                 );
-                if let Some(subscription) = profile.subscription_id() {
-                    *subscription_profiles.entry(subscription).or_default() += 1;
-                }
             }
         }
-        let fleet_subscription = match subscription_profiles.keys().collect::<Vec<_>>()[..] {
-            [only] => Some(*only),
+        let usage = count_usage(state, config);
+        // Subscriptions named only by --subscription-id have no profile in them.
+        let named_by_profiles: Vec<&str> = usage
+            .profiles_per_subscription
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(subscription, _)| *subscription)
+            .collect();
+        let fleet_subscription = match named_by_profiles[..] {
+            [only] => Some(only),
             _ => None,
         };
-
-        let mut endpoints: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-        for entry in state.entries(Kind::TrafficManagerBackend) {
-            if let HubObject::Backend(backend) = &entry.object {
-                let key = (backend.namespace(), backend.spec.profile_name());
-                *endpoints.entry(key).or_default() += count(backend.endpoints().len());
-            }
-        }
 
         let imports = state
             .entries(Kind::ServiceImport)
@@ -75,8 +72,8 @@ impl<'a> Lookup<'a> {
             imports,
             exports,
             fleet_subscription,
-            endpoints,
-            subscription_profiles,
+            endpoints: usage.endpoints_per_profile,
+            subscription_profiles: usage.profiles_per_subscription,
         }
     }
 
@@ -102,10 +99,6 @@ impl<'a> Lookup<'a> {
 
 fn import_key(import: &ServiceImport) -> (&str, &str) {
     (import.namespace(), import.name())
-}
-
-pub(super) fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 pub(super) fn profile_values(
