@@ -1,7 +1,7 @@
-//! Whole-process benchmark: runs the exporter binary on a synthetic snapshot file and
-//! measures initial sync time, memory, scrape latency over HTTP on 127.0.0.1 against the
-//! floor of serving the same bytes from a prepared buffer, and how long a file change
-//! takes to show in /metrics. Then it measures event to metric latency through the live
+//! Whole-process benchmark of the exporter binary on a synthetic snapshot file. It
+//! measures initial sync time and memory, and scrape latency over HTTP on 127.0.0.1
+//! against the floor of serving the same bytes from a prepared buffer. It also measures
+//! how long a file change takes to show in /metrics. Then it measures event to metric latency through the live
 //! path: the exporter watching the test Kubernetes API server (see `scale/live.rs`).
 //!
 //! `cargo bench --bench scale` measures at 1/100, 1/10 and 1 times the reference scale

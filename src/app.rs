@@ -37,7 +37,7 @@ pub enum RunError {
     WebConfig(#[from] WebConfigError),
 }
 
-/// Where hub objects come from: snapshot files, or the hub's API server.
+/// Source of hub objects: snapshot files, or the hub's API server.
 enum Source {
     File(FileSource),
     Live(LiveSource),

@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Diagnose(args)) = &cli.command {
         // The report goes to stdout; stderr carries only warnings, such as a watch that
-        // the hub's RBAC rejects, unless RUST_LOG asks for more.
+        // the hub's RBAC rejects, unless RUST_LOG sets a lower level.
         let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
         if let Err(message) = telemetry::init(telemetry::LogFormat::Text, &filter) {
             eprintln!("error: {message}");

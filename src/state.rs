@@ -206,8 +206,8 @@ impl Hub {
                     object.metadata().name.clone().unwrap_or_default(),
                 );
                 // An unchanged object keeps its classification and rendered series. An equal
-                // copy, as a relist brings, still replaces the held allocation, so the hub
-                // holds the same `Arc` as the watch's reflector store rather than a second copy.
+                // copy, as a relist brings, still replaces the stored allocation, so the hub
+                // shares the `Arc` of the watch's reflector store instead of keeping a copy.
                 let entry = match state.stores[kind as usize].get(&key) {
                     Some(old) if old.object.ptr_eq(&object) => old.clone(),
                     Some(old) if old.object == object => Arc::new(Entry {

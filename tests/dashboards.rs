@@ -847,7 +847,7 @@ fn sample_sum(exposition: &str, metric: &str, labels: &[&str]) -> f64 {
 }
 
 /// Returns each metric of a Prometheus text exposition with the label names its samples
-/// carry; a metric with a `# TYPE` line but no sample has no label names.
+/// carry. A metric with a `# TYPE` line but no sample has no label names.
 fn exposition_label_names(exposition: &str) -> BTreeMap<String, BTreeSet<String>> {
     let label = Regex::new(r#"([A-Za-z_][A-Za-z0-9_]*)="(?:[^"\\]|\\.)*""#).unwrap();
     let mut metrics: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

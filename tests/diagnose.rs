@@ -503,7 +503,7 @@ fn run_on_terminal(env: &[(&str, &str)]) -> Run {
         .expect("open the terminal side");
 
     // The reader ends with an error (EIO on Linux) once the child has exited and the last
-    // handle of the terminal side is closed; everything read before then is kept.
+    // handle of the terminal side is closed. Everything read before then is kept.
     let mut controller = std::fs::File::from(controller);
     let reader = thread::spawn(move || {
         let mut bytes = Vec::new();

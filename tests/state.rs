@@ -64,9 +64,12 @@ fn replace_adopts_equal_copy() {
     assert!(!copy.ptr_eq(&first), "the copy is a separate allocation");
     hub.replace(&Kind::ALL, vec![copy.clone()]);
     let state = hub.read();
-    let held = &state.get(&copy.key()).expect("the profile is held").object;
-    assert!(held.ptr_eq(&copy), "the hub holds the new allocation");
-    assert!(!held.ptr_eq(&first), "the hub dropped the old allocation");
+    let stored = &state
+        .get(&copy.key())
+        .expect("the profile is stored")
+        .object;
+    assert!(stored.ptr_eq(&copy), "the hub keeps the new allocation");
+    assert!(!stored.ptr_eq(&first), "the hub dropped the old allocation");
     drop(state);
     assert_eq!(hub.encode(Format::Text), scrape);
 }

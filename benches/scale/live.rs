@@ -1,6 +1,6 @@
-//! Event to metric latency through the live path: the exporter watches the test Kubernetes
-//! API server, loaded with the synthetic hub, while one backend's weight is changed again
-//! and again and a steady stream of changes to other backends runs in the background.
+//! Event to metric latency through the live path. The exporter watches the test Kubernetes
+//! API server, loaded with the synthetic hub. One backend's weight is changed again and
+//! again, while a steady stream of changes to other backends runs in the background.
 //!
 //! Each change is timed from just before `TestApiServer::apply` until a scrape of
 //! /metrics has returned a body that shows the new weight. Scrapes are sent back to back
@@ -33,7 +33,7 @@ pub struct LiveSettings {
 #[derive(Debug, Default)]
 pub struct LiveReport {
     pub objects: usize,
-    /// From starting the exporter until /readyz answered 200: list of every kind included.
+    /// Time from starting the exporter until /readyz returned 200, including the list of every kind.
     pub sync: Duration,
     pub latencies: Vec<Duration>,
     /// Scrapes sent per timed change, the last one showing the change.
@@ -78,7 +78,7 @@ impl LiveReport {
     }
 }
 
-/// The synthetic backend `b`'s object, as the server holds it.
+/// Returns the synthetic backend `b`'s object, as the server stores it.
 fn find_backend(objects: &[Value], b: usize) -> Value {
     let name = backend_name(b);
     objects

@@ -255,7 +255,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     }
 }
 
-/// Whether the fields read so far name a kind that is not a List.
+/// Reports whether the fields read so far name a kind that is not a List.
 fn is_non_list(fields: &serde_json::Map<String, Value>) -> bool {
     fields
         .get("kind")
@@ -337,7 +337,7 @@ const POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// Quiet time after a change notification before reloading, so that an editor's
 /// several writes lead to one reload.
 const DEBOUNCE: Duration = Duration::from_millis(200);
-/// Longest wait for a file to stop changing before it is read anyway.
+/// Maximum wait for a file to stop changing before it is read anyway.
 const MAX_SETTLE: Duration = Duration::from_secs(5);
 
 impl FileSource {
@@ -423,8 +423,8 @@ impl FileSource {
                         break;
                     }
                     // Wait until the file has been quiet for DEBOUNCE, so that a writer
-                    // still writing is not read half-way; give up waiting after
-                    // MAX_SETTLE, so that a file that never stops changing still reloads.
+                    // still writing is not read half-way. Stop waiting after MAX_SETTLE,
+                    // so that a file that never stops changing still reloads.
                     let settle_deadline = tokio::time::Instant::now() + MAX_SETTLE;
                     loop {
                         tokio::time::sleep(DEBOUNCE).await;
@@ -485,7 +485,7 @@ impl FileSource {
                 }
             };
             // A writer that truncates the file first (such as a shell redirect) leaves it
-            // empty for a moment; an empty file never replaces the last good data.
+            // empty for a moment. An empty file therefore never replaces the last good data.
             if text.trim().is_empty() {
                 let error = SnapshotError::Empty {
                     path: path_label.clone(),
@@ -511,7 +511,7 @@ impl FileSource {
         self.publish(files);
     }
 
-    /// The objects a file gave at its last good load, as the hub holds them now.
+    /// Returns the objects of a file's last good load, as they are in the hub now.
     fn previous_objects(&self, path: &Path) -> Vec<HubObject> {
         let Some((_, keys)) = self.loaded.get(path) else {
             return Vec::new();
@@ -735,7 +735,7 @@ items:
     }
 
     #[test]
-    fn reload_keeps_last_good_objects_of_a_broken_file() {
+    fn broken_reload_keeps_objects() {
         let dir = tempfile::tempdir().unwrap();
         let first = dir.path().join("first.yaml");
         let second = dir.path().join("second.yaml");

@@ -109,7 +109,7 @@ pub fn generate(scale: &Scale) -> Vec<Value> {
 }
 
 /// Calls `visit` with every object of a hub at `scale`, one at a time, so that a caller
-/// that writes them out never holds the whole hub.
+/// that writes them out never keeps the whole hub in memory.
 pub fn for_each_object(scale: &Scale, mut visit: impl FnMut(Value)) {
     for p in 0..scale.profiles {
         visit(profile(p));

@@ -40,7 +40,7 @@ pub fn free_port() -> u16 {
         .expect("binding an ephemeral port on 127.0.0.1")
 }
 
-/// An HTTP client that never uses a proxy, so requests stay on 127.0.0.1.
+/// Builds an HTTP client that never uses a proxy, so requests stay on 127.0.0.1.
 pub fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .no_proxy()

@@ -309,7 +309,7 @@ impl TestApiServer {
     }
 
     /// Sets the versions a resource type is served at, most preferred first. An empty
-    /// list removes it from discovery and answers its paths with 404, as before its CRD
+    /// list removes it from discovery and returns 404 on its paths, as before its CRD
     /// is installed.
     ///
     /// # Panics
